@@ -1,0 +1,107 @@
+# drac: dracd, libdrac, dracctl.  `make`, `make check`, `make run`, `make install`.
+
+VERSION   = 1.0.0
+SOVERSION = 1
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+CC       ?= cc
+TIRPC_CFLAGS != pkg-config --cflags libtirpc 2>/dev/null || echo -I/usr/include/tirpc
+TIRPC_LIBS   != pkg-config --libs libtirpc 2>/dev/null || echo -ltirpc
+WARN      = -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(TIRPC_CFLAGS) $(CFLAGS)
+# rpcgen's output is not ours to fix.
+GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-variable \
+	-Wno-cast-function-type $(TIRPC_CFLAGS) $(CFLAGS)
+
+DAEMON_OBJS = dracd.o service.o table.o mapdb.o allow.o addr.o log.o \
+	drac_prot_xdr.o
+LIB_OBJS    = dracauth.pic.o drac_prot_xdr.pic.o
+LIBSO       = libdrac.so.$(VERSION)
+PROGS       = dracd dracctl
+TEST_PROGS  = tests/unit
+
+all: $(PROGS) libdrac.a $(LIBSO) libdrac.pc $(TEST_PROGS)
+
+# rpcgen names its #include after the input file: generate from a copy so
+# the protocol header does not collide with the public drac.h.
+drac_prot.x: drac.x
+	cp drac.x $@
+drac_prot.h: drac_prot.x
+	rm -f $@ && rpcgen -h -o $@ drac_prot.x
+drac_prot_xdr.c: drac_prot.x drac_prot.h
+	rm -f $@ && rpcgen -c -o $@ drac_prot.x
+
+drac_prot_xdr.o: drac_prot_xdr.c
+	$(CC) $(GEN_CFLAGS) -c -o $@ drac_prot_xdr.c
+drac_prot_xdr.pic.o: drac_prot_xdr.c
+	$(CC) $(GEN_CFLAGS) -fPIC -c -o $@ drac_prot_xdr.c
+
+%.o: %.c drac_prot.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+%.pic.o: %.c drac_prot.h drac.h
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+dracd.o service.o: dracd.h addr.h allow.h mapdb.h table.h log.h
+table.o: table.h addr.h
+mapdb.o: mapdb.h addr.h
+allow.o: allow.h addr.h
+addr.o: addr.h
+log.o: log.h
+
+dracd: $(DAEMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) -ldb $(TIRPC_LIBS)
+
+libdrac.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $(LIB_OBJS)
+$(LIBSO): $(LIB_OBJS) libdrac.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libdrac.so.$(SOVERSION) \
+	    -Wl,--version-script=libdrac.map -o $@ $(LIB_OBJS) $(TIRPC_LIBS)
+	ln -sf $(LIBSO) libdrac.so.$(SOVERSION)
+	ln -sf libdrac.so.$(SOVERSION) libdrac.so
+
+libdrac.pc: libdrac.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    libdrac.pc.in > $@
+
+dracctl: dracctl.o $(LIBSO)
+	$(CC) $(LDFLAGS) -o $@ dracctl.o -L. -ldrac -Wl,-rpath,'$$ORIGIN'
+
+tests/unit: tests/unit.c addr.c allow.c table.c mapdb.c log.c drac_prot.h
+	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/unit.c -ldb
+
+deps:
+	@sh tools/packages.sh
+
+check: deps all
+	@sh tests/run.sh
+
+run: deps all
+	@sh tools/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man3 \
+	    $(DESTDIR)$(PREFIX)/share/doc/drac
+	install -m 755 dracd $(DESTDIR)$(PREFIX)/sbin/dracd
+	install -m 755 dracctl $(DESTDIR)$(PREFIX)/bin/dracctl
+	install -m 644 libdrac.a $(DESTDIR)$(PREFIX)/lib/libdrac.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/$(LIBSO)
+	ln -sf $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libdrac.so.$(SOVERSION)
+	ln -sf libdrac.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libdrac.so
+	ln -sf libdrac.a $(DESTDIR)$(PREFIX)/lib/libdracauth.a
+	ln -sf libdrac.so $(DESTDIR)$(PREFIX)/lib/libdracauth.so
+	install -m 644 drac.h $(DESTDIR)$(PREFIX)/include/drac.h
+	install -m 644 libdrac.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdrac.pc
+	install -m 644 dracd.8 dracctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 dracauth.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 dracd.allow $(DESTDIR)$(PREFIX)/share/doc/drac/dracd.allow.example
+
+clean:
+	rm -f *.o $(PROGS) libdrac.a libdrac.so* libdrac.pc $(TEST_PROGS) \
+	    drac_prot.x drac_prot.h drac_prot_xdr.c
+
+.PHONY: all deps check run install clean

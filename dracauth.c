@@ -1,0 +1,249 @@
+/*
+ * dracauth.c: libdrac, the client side of DRAC.
+ *
+ * The classic API keeps one connection per protocol version between
+ * dracconn and dracdisc.  It lives in thread-local storage, so threads
+ * do not trample each other's connection.  Every call is bounded by a
+ * short timeout: a POP server must never hang on a dead dracd.
+ */
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <rpc/rpc.h>
+
+#include "drac.h"
+#include "drac_prot.h"
+
+#define XDRPROC(f)	((xdrproc_t)(void (*)(void))(f))
+#define RETRY_MS	500
+
+static _Thread_local CLIENT *conn4, *conn6;
+
+static void
+set_msg(char **errmsg, const char *msg)
+{
+	if (errmsg != NULL)
+		*errmsg = (char *)msg;
+}
+
+static struct timeval
+ms_to_tv(int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return tv;
+}
+
+static CLIENT *
+open_client(const char *server, unsigned long vers, int timeout_ms,
+    char **errmsg)
+{
+	unsigned char probe[16];
+	struct timeval total, retry;
+	const char *nettype = "udp";
+	CLIENT *clnt;
+
+	if (server == NULL || *server == '\0')
+		server = "127.0.0.1";
+	if (timeout_ms <= 0)
+		timeout_ms = DRAC_DEFAULT_TIMEOUT_MS;
+	if (inet_pton(AF_INET6, server, probe) == 1)
+		nettype = "udp6";
+	total = ms_to_tv(timeout_ms);
+	clnt = clnt_create_timed(server, DRACPROG, vers, nettype, &total);
+	if (clnt == NULL) {
+		set_msg(errmsg, clnt_spcreateerror((char *)server));
+		return NULL;
+	}
+	retry = ms_to_tv(timeout_ms < RETRY_MS ? timeout_ms : RETRY_MS);
+	clnt_control(clnt, CLSET_TIMEOUT, (char *)&total);
+	clnt_control(clnt, CLSET_RETRY_TIMEOUT, (char *)&retry);
+	return clnt;
+}
+
+static int
+report(enum addstat status, char **errmsg)
+{
+	switch (status) {
+	case ADD_SUCCESS:
+		set_msg(errmsg, "Server reports add succeeded");
+		break;
+	case ADD_PERM:
+		set_msg(errmsg, "Server reports permission denied");
+		break;
+	case ADD_SYSERR:
+		set_msg(errmsg, "Server reports system error");
+		break;
+	default:
+		set_msg(errmsg, "Server reports unknown error");
+		break;
+	}
+	return (int)status;
+}
+
+static int
+call_add(CLIENT *clnt, xdrproc_t encode, void *arg, int timeout_ms,
+    char **errmsg)
+{
+	enum addstat status = ADD_UNKOWN;
+	struct timeval total = ms_to_tv(timeout_ms > 0 ? timeout_ms :
+	    DRAC_DEFAULT_TIMEOUT_MS);
+
+	if (clnt_call(clnt, DRACPROC_ADD, encode, arg, XDRPROC(xdr_addstat),
+	    (caddr_t)&status, total) != RPC_SUCCESS) {
+		set_msg(errmsg, clnt_sperror(clnt, "call failed"));
+		return DRAC_ERR_CALL;
+	}
+	return report(status, errmsg);
+}
+
+static int
+send_v4(CLIENT *clnt, unsigned long userip, int timeout_ms, char **errmsg)
+{
+	struct drac_add_parm parm;
+
+	parm.ip_addr = ntohl((uint32_t)userip);
+	return call_add(clnt, XDRPROC(xdr_drac_add_parm), &parm, timeout_ms,
+	    errmsg);
+}
+
+static int
+send_v6(CLIENT *clnt, const unsigned char *userip6, int timeout_ms,
+    char **errmsg)
+{
+	struct drac_add_parm6 parm;
+
+	memcpy(parm.ip_addr6, userip6, sizeof(parm.ip_addr6));
+	return call_add(clnt, XDRPROC(xdr_drac_add_parm6), &parm, timeout_ms,
+	    errmsg);
+}
+
+static int
+auth_once(const char *server, unsigned long vers, const void *addr,
+    int timeout_ms, char **errmsg)
+{
+	CLIENT *clnt = open_client(server, vers, timeout_ms, errmsg);
+	int rc;
+
+	if (clnt == NULL)
+		return DRAC_ERR_CREATE;
+	if (vers == DRACVERS)
+		rc = send_v4(clnt, *(const unsigned long *)addr, timeout_ms,
+		    errmsg);
+	else
+		rc = send_v6(clnt, addr, timeout_ms, errmsg);
+	clnt_destroy(clnt);
+	return rc;
+}
+
+int
+dracauth(char *server, unsigned long userip, char **errmsg)
+{
+	return auth_once(server, DRACVERS, &userip, 0, errmsg);
+}
+
+int
+dracauth6(char *server, unsigned char *userip6, char **errmsg)
+{
+	return auth_once(server, DRACVERS6, userip6, 0, errmsg);
+}
+
+static int
+connect_to(CLIENT **slot, char *server, unsigned long vers, char **errmsg)
+{
+	if (*slot != NULL) {
+		clnt_destroy(*slot);
+		*slot = NULL;
+	}
+	if ((*slot = open_client(server, vers, 0, errmsg)) == NULL)
+		return -1;
+	set_msg(errmsg, "Connect succeeded");
+	return 0;
+}
+
+static int
+disconnect(CLIENT **slot, char **errmsg)
+{
+	if (*slot == NULL) {
+		set_msg(errmsg, "Not connected");
+		return -1;
+	}
+	clnt_destroy(*slot);
+	*slot = NULL;
+	set_msg(errmsg, "Disconnect succeeded");
+	return 0;
+}
+
+int
+dracconn(char *server, char **errmsg)
+{
+	return connect_to(&conn4, server, DRACVERS, errmsg);
+}
+
+int
+dracconn6(char *server, char **errmsg)
+{
+	return connect_to(&conn6, server, DRACVERS6, errmsg);
+}
+
+int
+dracsend(unsigned long userip, char **errmsg)
+{
+	if (conn4 == NULL) {
+		set_msg(errmsg, "Not connected");
+		return -1;
+	}
+	return send_v4(conn4, userip, 0, errmsg);
+}
+
+int
+dracsend6(unsigned char *userip6, char **errmsg)
+{
+	if (conn6 == NULL) {
+		set_msg(errmsg, "Not connected");
+		return -1;
+	}
+	return send_v6(conn6, userip6, 0, errmsg);
+}
+
+int
+dracdisc(char **errmsg)
+{
+	return disconnect(&conn4, errmsg);
+}
+
+int
+dracdisc6(char **errmsg)
+{
+	return disconnect(&conn6, errmsg);
+}
+
+int
+dracauth_str(const char *server, const char *address, int timeout_ms,
+    char **errmsg)
+{
+	unsigned char bytes[16];
+	static const unsigned char v4mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	unsigned long v4;
+
+	uint32_t net;
+
+	if (address != NULL && inet_pton(AF_INET, address, &net) == 1) {
+		v4 = net;
+		return auth_once(server, DRACVERS, &v4, timeout_ms, errmsg);
+	}
+	if (address == NULL || inet_pton(AF_INET6, address, bytes) != 1) {
+		set_msg(errmsg, "Not an IPv4 or IPv6 address");
+		return DRAC_ERR_ADDRESS;
+	}
+	if (memcmp(bytes, v4mapped, sizeof(v4mapped)) == 0) {
+		memcpy(&net, bytes + 12, 4);
+		v4 = net;
+		return auth_once(server, DRACVERS, &v4, timeout_ms, errmsg);
+	}
+	return auth_once(server, DRACVERS6, bytes, timeout_ms, errmsg);
+}

@@ -1,0 +1,447 @@
+/*
+ * dracd: Dynamic Relay Authorization Control daemon.
+ *
+ * POP/IMAP servers report the address of each user who logged in; dracd
+ * keeps those addresses for a while and mirrors them into a Berkeley DB
+ * map that the MTA consults before relaying.  One poll() loop owns all
+ * state: RPC requests, expiry deadlines and signals.
+ */
+#include <sys/random.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rpc/rpc.h>
+
+#include "dracd.h"
+#include "log.h"
+
+#define DEFAULT_MAP	"/etc/mail/dracd.db"
+#define DEFAULT_ALLOW	"/etc/mail/dracd.allow"
+#define DEFAULT_TTL	(30 * 60)
+#define MAX_TTL		(366 * 24 * 3600)
+/* Expiring in slices keeps adds flowing while many entries expire at once. */
+#define EXPIRE_SLICE	256
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-e expire] "
+	    "[-m mapformat] [dbfile]\n");
+	exit(64);
+}
+
+int64_t
+clock_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+clock_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Minutes by default, as rpc.dracd; "90s", "30m", "2h" also accepted. */
+static int64_t
+parse_expire(const char *text)
+{
+	char *end;
+	long long n;
+	int64_t unit = 60;
+
+	errno = 0;
+	n = strtoll(text, &end, 10);
+	if (end == text || errno || n <= 0)
+		return -1;
+	if (*end == 's')
+		unit = 1;
+	else if (*end == 'm')
+		unit = 60;
+	else if (*end == 'h')
+		unit = 3600;
+	else if (*end != '\0')
+		return -1;
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (n > MAX_TTL / unit)
+		return -1;
+	return n * unit;
+}
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (write(signal_pipe[1], &c, 1) == -1) {
+		/* The pipe is full: a signal is already pending. */
+	}
+	errno = saved;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		err(1, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
+log_map_error(const char *what, int code)
+{
+	log_warnx("map %s: %s", what, db_strerror(code));
+}
+
+enum addstat
+dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
+    const struct drac_addr *client)
+{
+	char ntext[ADDR_TEXT_MAX], ctext[ADDR_TEXT_MAX];
+	const char *why;
+	int64_t wall_ms = clock_wall_ms();
+	int64_t expires = wall_ms / 1000 + d->ttl;
+	int64_t deadline = clock_mono_ms() + (expires * 1000 - wall_ms);
+	int renewed, code;
+
+	addr_format(notifier, ntext, sizeof(ntext));
+	addr_format(client, ctext, sizeof(ctext));
+	if (!allow_permits(&d->allow, notifier)) {
+		d->stats.denied++;
+		log_warnx("denied: %s may not add addresses (not in %s); "
+		    "%s not added", ntext, d->allow_path, ctext);
+		return ADD_PERM;
+	}
+	if ((why = addr_unusable(client)) != NULL) {
+		d->stats.refused++;
+		log_warnx("refused: %s from %s is a %s, never a mail client",
+		    ctext, ntext, why);
+		return ADD_PERM;
+	}
+	if ((code = map_begin(&d->map)) != 0) {
+		d->stats.errors++;
+		log_map_error("lock", code);
+		return ADD_SYSERR;
+	}
+	code = map_put(&d->map, client, expires);
+	/*
+	 * Even a failed put may leave the key in the cache, to reach the file
+	 * later: the table must know it so that expiry removes it.
+	 */
+	if (table_upsert(&d->table, client, deadline, expires, &renewed) ==
+	    NULL) {
+		map_del(&d->map, client);
+		map_commit(&d->map);
+		d->stats.errors++;
+		log_warnx("cannot add %s: out of memory", ctext);
+		return ADD_SYSERR;
+	}
+	if (code == 0)
+		code = map_commit(&d->map);
+	else
+		map_commit(&d->map);
+	if (code != 0) {
+		d->stats.errors++;
+		log_warnx("cannot write %s to %s: %s", ctext, d->map.path,
+		    db_strerror(code));
+		return ADD_SYSERR;
+	}
+	if (renewed)
+		d->stats.renewals++;
+	else
+		d->stats.adds++;
+	log_debug("%s %s from %s until %" PRId64, renewed ? "renewed" : "added",
+	    ctext, ntext, expires);
+	return ADD_SUCCESS;
+}
+
+/*
+ * Removes up to EXPIRE_SLICE due entries under one lock and sync.
+ * Returns 1 if more are due.
+ */
+static int
+expire_due(struct dracd *d, int64_t now)
+{
+	struct table_entry *e = table_first(&d->table);
+	int code, n = 0;
+
+	if (e == NULL || e->deadline > now)
+		return 0;
+	if ((code = map_begin(&d->map)) != 0) {
+		log_map_error("lock for expiry", code);
+		return 0;
+	}
+	for (; e != NULL && e->deadline <= now && n < EXPIRE_SLICE;
+	    e = table_first(&d->table), n++) {
+		char text[ADDR_TEXT_MAX];
+
+		if ((code = map_del(&d->map, &e->addr)) != 0) {
+			log_warnx("cannot remove %s from %s: %s",
+			    addr_format(&e->addr, text, sizeof(text)),
+			    d->map.path, db_strerror(code));
+			break;
+		}
+		log_debug("expired %s", addr_format(&e->addr, text,
+		    sizeof(text)));
+		d->stats.expired++;
+		table_remove(&d->table, e);
+	}
+	if ((code = map_commit(&d->map)) != 0)
+		log_map_error("sync after expiry", code);
+	e = table_first(&d->table);
+	return e != NULL && e->deadline <= now;
+}
+
+struct reload {
+	struct dracd	*dracd;
+	int64_t		 wall_ms, mono_ms;
+	unsigned long	 kept, dropped, failed;
+};
+
+static int
+reload_entry(const struct drac_addr *a, int64_t expires, void *arg)
+{
+	struct reload *r = arg;
+	int renewed;
+
+	if (expires * 1000 <= r->wall_ms) {
+		r->dropped++;
+		return 0;
+	}
+	if (table_upsert(&r->dracd->table, a, r->mono_ms + (expires * 1000 -
+	    r->wall_ms), expires, &renewed) == NULL) {
+		r->failed++;
+		return 0;
+	}
+	if (!renewed)
+		r->kept++;
+	return 1;
+}
+
+static void
+reload_foreign(const char *key, void *arg)
+{
+	char shown[256];
+
+	(void)arg;
+	log_warnx("map entry \"%s\" is not an address with an expiry time; "
+	    "left alone", log_escape(key, shown, sizeof(shown)));
+}
+
+static void
+reload_map(struct dracd *d)
+{
+	struct reload r = { .dracd = d, .wall_ms = clock_wall_ms(),
+	    .mono_ms = clock_mono_ms() };
+	int code;
+
+	if ((code = map_begin(&d->map)) == 0) {
+		code = map_scan(&d->map, reload_entry, reload_foreign, &r);
+		if (code == 0)
+			code = map_commit(&d->map);
+		else
+			map_commit(&d->map);
+	}
+	if (code != 0)
+		errx(1, "%s: cannot read back: %s", d->map.path,
+		    db_strerror(code));
+	if (r.failed)
+		errx(1, "%s: out of memory reloading %lu entries", d->map.path,
+		    r.failed);
+	log_info("reloaded %lu live entries from %s, removed %lu expired",
+	    r.kept, d->map.path, r.dropped);
+}
+
+static int
+handle_signals(struct dracd *d)
+{
+	unsigned char sig;
+
+	while (read(signal_pipe[0], &sig, 1) == 1) {
+		switch (sig) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("caught signal %d, shutting down with %zu live "
+			    "entries", sig, table_count(&d->table));
+			return 1;
+		case SIGHUP:
+			log_info("SIGHUP: nothing to reload in this version");
+			break;
+		}
+	}
+	return 0;
+}
+
+static void
+event_loop(struct dracd *d)
+{
+	struct pollfd *fds = NULL;
+	size_t nfds_alloc = 0;
+
+	for (;;) {
+		int64_t now = clock_mono_ms();
+		int more = expire_due(d, now);
+		struct table_entry *first = table_first(&d->table);
+		int timeout = -1, nready;
+		size_t n = (size_t)svc_max_pollfd + 1;
+
+		if (more)
+			timeout = 0;
+		else if (first != NULL)
+			timeout = first->deadline - now > INT_MAX ? INT_MAX :
+			    (int)(first->deadline - now);
+		if (n > nfds_alloc) {
+			struct pollfd *p = realloc(fds, n * sizeof(*p));
+
+			if (p == NULL)
+				fatal("poll set");
+			fds = p;
+			nfds_alloc = n;
+		}
+		memcpy(fds, svc_pollfd, (size_t)svc_max_pollfd * sizeof(*fds));
+		fds[n - 1].fd = signal_pipe[0];
+		fds[n - 1].events = POLLIN;
+		fds[n - 1].revents = 0;
+		nready = poll(fds, (nfds_t)n, timeout);
+		if (nready == -1) {
+			if (errno != EINTR)
+				log_warn("poll");
+			continue;
+		}
+		if (fds[n - 1].revents & POLLIN) {
+			nready--;
+			if (handle_signals(d))
+				break;
+		}
+		if (nready > 0)
+			service_dispatch(fds, nready);
+	}
+	free(fds);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct dracd d;
+	struct map_format format;
+	const char *map_path = DEFAULT_MAP, *why;
+	char errbuf[512], fmtbuf[64];
+	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
+	int defaulted;
+	uint64_t seed;
+
+	memset(&d, 0, sizeof(d));
+	d.ttl = DEFAULT_TTL;
+	d.allow_path = DEFAULT_ALLOW;
+	map_format_default(&format);
+	while ((ch = getopt(argc, argv, "a:de:fim:n")) != -1) {
+		switch (ch) {
+		case 'a':
+			d.allow_path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'e':
+			if ((d.ttl = parse_expire(optarg)) == -1)
+				errx(64, "bad expire time \"%s\": want minutes, "
+				    "or a number with s, m or h, up to %d days",
+				    optarg, MAX_TTL / 86400);
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'i':
+			truncate = 1;
+			break;
+		case 'm':
+			if (map_format_parse(optarg, &format, &why) == -1)
+				errx(64, "bad map format \"%s\": %s", optarg,
+				    why);
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (argc == 1)
+		map_path = argv[0];
+
+	log_init("dracd", foreground || check_only, debug);
+	if (allow_load(d.allow_path, &d.allow, &defaulted, errbuf,
+	    sizeof(errbuf)) == -1)
+		errx(1, "%s", errbuf);
+	if (check_only) {
+		printf("allow list %s: %s, %zu rules\nmap %s: %s\n"
+		    "expire: %" PRId64 " seconds\n", d.allow_path,
+		    defaulted ? "absent, using loopback and local addresses" :
+		    "ok", d.allow.count, map_path,
+		    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
+		    d.ttl);
+		return 0;
+	}
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)clock_mono_ms() ^ (uint64_t)getpid();
+	if (table_init(&d.table, seed) == -1)
+		err(1, "table");
+	if (map_open(&d.map, map_path, &format, truncate, errbuf,
+	    sizeof(errbuf)) == -1)
+		errx(1, "%s", errbuf);
+	if (!truncate)
+		reload_map(&d);
+	setup_signals();
+	if (service_start(&d, errbuf, sizeof(errbuf)) == -1)
+		errx(1, "%s", errbuf);
+	log_info("started: map %s (%s), expire %" PRId64 "s, allow %s (%s, "
+	    "%zu rules), %zu live entries", map_path,
+	    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)), d.ttl,
+	    d.allow_path, defaulted ? "absent: loopback and local addresses" :
+	    "file", d.allow.count, table_count(&d.table));
+	if (!foreground && daemon(0, 0) == -1) {
+		service_stop();
+		err(1, "daemon");
+	}
+	event_loop(&d);
+	service_stop();
+	map_close(&d.map);
+	table_free(&d.table);
+	allow_free(&d.allow);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* dracd.h: the daemon's state, owned by the event loop in dracd.c. */
+#ifndef DRAC_DRACD_H
+#define DRAC_DRACD_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "allow.h"
+#include "drac_prot.h"
+#include "mapdb.h"
+#include "table.h"
+
+struct dracd {
+	struct table		 table;
+	struct map		 map;
+	struct allow_list	 allow;
+	const char		*allow_path;
+	int64_t			 ttl;		/* seconds */
+	struct {
+		uint64_t	 adds, renewals, denied, refused, errors,
+				 expired;
+	} stats;
+};
+
+/* Clocks: expiry runs on monotonic time, the map holds wall-clock time. */
+int64_t	clock_mono_ms(void);
+int64_t	clock_wall_ms(void);
+
+/* The one thing dracd does: record client on behalf of notifier. */
+enum addstat dracd_authorize(struct dracd *, const struct drac_addr *notifier,
+	    const struct drac_addr *client);
+
+/* service.c: the RPC side of the loop. */
+int	service_start(struct dracd *, char *err, size_t errsize);
+void	service_stop(void);
+/* Called with poll()'s results for the first svc_max_pollfd entries. */
+void	service_dispatch(struct pollfd *, int nready);
+
+#endif

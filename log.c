@@ -1,0 +1,103 @@
+/* log.c: syslog plus optional stderr; x-variants do not append errno. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Set once at startup by log_init, before any request is served. */
+static struct {
+	int to_stderr;
+	int debug;
+} log_conf;
+
+void
+log_init(const char *ident, int to_stderr, int debug)
+{
+	log_conf.to_stderr = to_stderr;
+	log_conf.debug = debug;
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, int with_errno)
+{
+	char msg[1024];
+	int saved = errno;
+	int n;
+
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	if (pri == LOG_DEBUG && !log_conf.debug)
+		return;
+	syslog(pri, "%s", msg);
+	if (log_conf.to_stderr) {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(stderr, "%s dracd: %s\n", stamp, msg);
+	}
+	errno = saved;
+}
+
+#define LOGFN(name, pri, with_errno)			\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	vlog(pri, fmt, ap, with_errno);			\
+	va_end(ap);					\
+}
+
+LOGFN(log_warn, LOG_WARNING, 1)
+LOGFN(log_warnx, LOG_WARNING, 0)
+LOGFN(log_info, LOG_INFO, 0)
+LOGFN(log_debug, LOG_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, 1);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}
+
+const char *
+log_escape(const char *s, char *buf, unsigned long bufsize)
+{
+	unsigned long o = 0;
+
+	for (; *s != '\0' && o + 5 < bufsize; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (unsigned long)snprintf(buf + o, bufsize - o,
+			    "\\%03o", c);
+	}
+	buf[o] = '\0';
+	return buf;
+}

@@ -1,0 +1,414 @@
+/*
+ * mapdb.c: in-place updates of the Berkeley DB map.
+ *
+ * Readers take flock(LOCK_SH) (Postfix, Debian's sendmail) or fcntl read
+ * locks (other sendmail builds); on Linux the two are independent, so a
+ * writer holds both exclusively across put and sync.  Postfix notices a
+ * changed table only through st_mtime in whole seconds, so every commit
+ * makes st_mtime strictly larger than the one before.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapdb.h"
+
+void
+map_format_default(struct map_format *f)
+{
+	f->type = DB_HASH;
+	f->nul = 0;
+	f->cidr = 0;
+	f->v6forms = MAP_V6_COMPRESSED | MAP_V6_FULL;
+}
+
+int
+map_format_parse(const char *spec, struct map_format *f, const char **why)
+{
+	char buf[128];
+	char *tok, *save = NULL;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		*why = "format too long";
+		return -1;
+	}
+	strcpy(buf, spec);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "hash") == 0)
+			f->type = DB_HASH;
+		else if (strcmp(tok, "btree") == 0)
+			f->type = DB_BTREE;
+		else if (strcmp(tok, "nul") == 0)
+			f->nul = 1;
+		else if (strcmp(tok, "nonul") == 0)
+			f->nul = 0;
+		else if (strcmp(tok, "cidr") == 0)
+			f->cidr = 1;
+		else if (strcmp(tok, "nocidr") == 0)
+			f->cidr = 0;
+		else if (strcmp(tok, "v6compressed") == 0)
+			f->v6forms = MAP_V6_COMPRESSED;
+		else if (strcmp(tok, "v6full") == 0)
+			f->v6forms = MAP_V6_FULL;
+		else if (strcmp(tok, "v6both") == 0)
+			f->v6forms = MAP_V6_COMPRESSED | MAP_V6_FULL;
+		else if (strcmp(tok, "sendmail") == 0 ||
+		    strcmp(tok, "postfix") == 0) {
+			/* Both read the default; named for the admin's sake. */
+			map_format_default(f);
+		} else if (strcmp(tok, "exim") == 0) {
+			map_format_default(f);
+			f->nul = 1;
+			f->cidr = 1;
+			f->v6forms = MAP_V6_COMPRESSED;
+		} else if (strcmp(tok, "drac") == 0) {
+			map_format_default(f);
+			f->type = DB_BTREE;
+			f->v6forms = MAP_V6_COMPRESSED;
+		} else {
+			*why = "unknown map format word (want hash, btree, nul, "
+			    "nonul, cidr, nocidr, v6compressed, v6full, v6both, "
+			    "sendmail, postfix, exim or drac)";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const char *
+map_format_describe(const struct map_format *f, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s,%s,%s,%s", f->type == DB_HASH ? "hash" : "btree",
+	    f->nul ? "nul" : "nonul", f->cidr ? "cidr" : "nocidr",
+	    f->v6forms == MAP_V6_COMPRESSED ? "v6compressed" :
+	    f->v6forms == MAP_V6_FULL ? "v6full" : "v6both");
+	return buf;
+}
+
+static size_t
+finish_key(const struct map_format *f, const struct drac_addr *a, char *key)
+{
+	size_t len = strlen(key);
+
+	if (f->cidr)
+		len += (size_t)snprintf(key + len, ADDR_TEXT_MAX - len, "/%d",
+		    a->family == AF_INET ? 32 : 128);
+	return len + (f->nul ? 1 : 0);
+}
+
+int
+map_format_keys(const struct map_format *f, const struct drac_addr *a,
+    char keys[2][ADDR_TEXT_MAX], size_t lens[2])
+{
+	int n = 0;
+
+	if (a->family == AF_INET || (f->v6forms & MAP_V6_COMPRESSED)) {
+		addr_format(a, keys[n], ADDR_TEXT_MAX);
+		lens[n] = finish_key(f, a, keys[n]);
+		n++;
+	}
+	if (a->family == AF_INET6 && (f->v6forms & MAP_V6_FULL)) {
+		addr_format_full(a, keys[n], ADDR_TEXT_MAX);
+		if (n == 0 || strncmp(keys[0], keys[n], ADDR_TEXT_MAX) != 0) {
+			lens[n] = finish_key(f, a, keys[n]);
+			n++;
+		}
+	}
+	return n;
+}
+
+int
+map_parse_key(const void *data, size_t size, struct drac_addr *a)
+{
+	char buf[ADDR_TEXT_MAX];
+	char *slash;
+
+	if (size > 0 && ((const char *)data)[size - 1] == '\0')
+		size--;
+	if (size == 0 || size >= sizeof(buf) || memchr(data, '\0', size))
+		return -1;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	if ((slash = strchr(buf, '/')) != NULL) {
+		if (strcmp(slash, "/32") != 0 && strcmp(slash, "/128") != 0)
+			return -1;
+		*slash = '\0';
+	}
+	return addr_parse(buf, a);
+}
+
+static void
+set_err(char *err, size_t errsize, const char *path, int code)
+{
+	snprintf(err, errsize, "%s: %s", path, db_strerror(code));
+}
+
+/*
+ * A truncated map is built under a temporary name and renamed into place,
+ * so readers never find the path missing or half-created.
+ */
+static int
+open_fresh(struct map *m, char *err, size_t errsize)
+{
+	size_t len = strlen(m->path) + sizeof(".XXXXXX");
+	char *tmp = malloc(len);
+	int fd, ret;
+
+	if (tmp == NULL) {
+		snprintf(err, errsize, "%s: %s", m->path, strerror(errno));
+		return -1;
+	}
+	snprintf(tmp, len, "%s.XXXXXX", m->path);
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	ret = m->db->open(m->db, NULL, tmp, NULL, m->format.type, DB_CREATE,
+	    0644);
+	if (ret == 0 && (m->db->fd(m->db, &m->fd) != 0 ||
+	    fchmod(m->fd, 0644) == -1 || m->db->sync(m->db, 0) != 0 ||
+	    rename(tmp, m->path) == -1))
+		ret = errno ? errno : EIO;
+	if (ret != 0) {
+		set_err(err, errsize, m->path, ret);
+		unlink(tmp);
+	}
+	free(tmp);
+	return ret == 0 ? 0 : -1;
+}
+
+int
+map_open(struct map *m, const char *path, const struct map_format *format,
+    int truncate, char *err, size_t errsize)
+{
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	m->format = *format;
+	if ((m->path = strdup(path)) == NULL) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((ret = db_create(&m->db, NULL, 0)) != 0) {
+		set_err(err, errsize, path, ret);
+		map_close(m);
+		return -1;
+	}
+	if (truncate) {
+		if (open_fresh(m, err, errsize) == -1) {
+			map_close(m);
+			return -1;
+		}
+		return 0;
+	}
+	ret = m->db->open(m->db, NULL, path, NULL, format->type, DB_CREATE,
+	    0644);
+	if (ret == EINVAL) {
+		snprintf(err, errsize, "%s: not a Berkeley DB %s file (wrong "
+		    "map type? -i recreates it empty)", path,
+		    format->type == DB_HASH ? "hash" : "btree");
+		map_close(m);
+		return -1;
+	}
+	if (ret == 0)
+		ret = m->db->fd(m->db, &m->fd);
+	if (ret != 0) {
+		set_err(err, errsize, path, ret);
+		map_close(m);
+		return -1;
+	}
+	return 0;
+}
+
+void
+map_close(struct map *m)
+{
+	if (m->db != NULL)
+		m->db->close(m->db, 0);
+	free(m->path);
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+}
+
+static int
+lock_file(int fd, int exclusive)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = exclusive ? F_WRLCK : F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	if (exclusive) {
+		while (flock(fd, LOCK_EX) == -1)
+			if (errno != EINTR)
+				return -1;
+		while (fcntl(fd, F_SETLKW, &fl) == -1)
+			if (errno != EINTR) {
+				flock(fd, LOCK_UN);
+				return -1;
+			}
+		return 0;
+	}
+	fcntl(fd, F_SETLK, &fl);
+	flock(fd, LOCK_UN);
+	return 0;
+}
+
+int
+map_begin(struct map *m)
+{
+	if (lock_file(m->fd, 1) == -1)
+		return errno;
+	m->locked = 1;
+	return 0;
+}
+
+/* st_mtime must move on every commit or Postfix keeps a stale table. */
+static int
+publish_mtime(struct map *m)
+{
+	struct stat st;
+	struct timespec times[2];
+
+	if (fstat(m->fd, &st) == -1)
+		return -1;
+	if (st.st_mtime > m->last_mtime) {
+		m->last_mtime = st.st_mtime;
+		return 0;
+	}
+	m->last_mtime++;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[0].tv_sec = 0;
+	times[1].tv_sec = (time_t)m->last_mtime;
+	times[1].tv_nsec = 0;
+	return futimens(m->fd, times);
+}
+
+int
+map_commit(struct map *m)
+{
+	int ret;
+
+	if ((ret = m->db->sync(m->db, 0)) == 0 && publish_mtime(m) == -1)
+		ret = errno;
+	lock_file(m->fd, 0);
+	m->locked = 0;
+	return ret;
+}
+
+static void
+fill_dbt(DBT *d, void *data, size_t size)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = data;
+	d->size = (u_int32_t)size;
+}
+
+int
+map_put(struct map *m, const struct drac_addr *a, int64_t expires)
+{
+	char keys[2][ADDR_TEXT_MAX];
+	size_t lens[2];
+	char value[32];
+	int nkeys = map_format_keys(&m->format, a, keys, lens);
+	int vlen = snprintf(value, sizeof(value), "%" PRId64, expires);
+	DBT k, v;
+
+	for (int i = 0; i < nkeys; i++) {
+		int ret;
+
+		fill_dbt(&k, keys[i], lens[i]);
+		fill_dbt(&v, value, (size_t)vlen + (m->format.nul ? 1 : 0));
+		if ((ret = m->db->put(m->db, NULL, &k, &v, 0)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int
+map_del(struct map *m, const struct drac_addr *a)
+{
+	char keys[2][ADDR_TEXT_MAX];
+	size_t lens[2];
+	int nkeys = map_format_keys(&m->format, a, keys, lens);
+	int rc = 0;
+	DBT k;
+
+	for (int i = 0; i < nkeys; i++) {
+		int ret;
+
+		fill_dbt(&k, keys[i], lens[i]);
+		ret = m->db->del(m->db, NULL, &k, 0);
+		if (ret != 0 && ret != DB_NOTFOUND)
+			rc = ret;
+	}
+	return rc;
+}
+
+static int
+parse_value(const DBT *v, int64_t *out)
+{
+	char buf[32];
+	size_t size = v->size;
+	char *end;
+
+	if (size > 0 && ((const char *)v->data)[size - 1] == '\0')
+		size--;
+	if (size == 0 || size >= sizeof(buf))
+		return -1;
+	memcpy(buf, v->data, size);
+	buf[size] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return -1;
+	errno = 0;
+	*out = strtoll(buf, &end, 10);
+	return *end != '\0' || errno ? -1 : 0;
+}
+
+int
+map_scan(struct map *m, int (*keep)(const struct drac_addr *, int64_t,
+    void *), void (*warn)(const char *, void *), void *arg)
+{
+	DBC *cursor;
+	DBT k, v;
+	int ret;
+
+	if ((ret = m->db->cursor(m->db, NULL, &cursor, 0)) != 0)
+		return ret;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	while ((ret = cursor->get(cursor, &k, &v, DB_NEXT)) == 0) {
+		struct drac_addr a;
+		int64_t expires;
+		char shown[ADDR_TEXT_MAX * 4 + 64];
+
+		if (map_parse_key(k.data, k.size, &a) == -1 ||
+		    parse_value(&v, &expires) == -1) {
+			char raw[ADDR_TEXT_MAX + 1];
+			size_t n = k.size < ADDR_TEXT_MAX ? k.size : ADDR_TEXT_MAX;
+
+			memcpy(raw, k.data, n);
+			raw[n] = '\0';
+			snprintf(shown, sizeof(shown), "%.*s", (int)n, raw);
+			warn(shown, arg);
+			continue;
+		}
+		if (!keep(&a, expires, arg) &&
+		    (ret = cursor->del(cursor, 0)) != 0)
+			break;
+	}
+	cursor->close(cursor);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}

@@ -1,0 +1,63 @@
+/*
+ * mapdb.h: the Berkeley DB map that sendmail, Postfix and Exim read.
+ * key = address text, value = expiry in epoch seconds, both as the
+ * chosen format says.
+ */
+#ifndef DRAC_MAPDB_H
+#define DRAC_MAPDB_H
+
+#include <stdint.h>
+#include <db.h>
+
+#include "addr.h"
+
+/* Which text forms of an IPv6 address are written as keys. */
+#define MAP_V6_COMPRESSED	0x1	/* 2001:db8::5 (Postfix, Exim) */
+#define MAP_V6_FULL		0x2	/* 2001:db8:0:0:0:0:0:5 (sendmail) */
+
+struct map_format {
+	DBTYPE		type;		/* DB_HASH or DB_BTREE */
+	int		nul;		/* keys and values end in NUL */
+	int		cidr;		/* keys carry /32 or /128 */
+	int		v6forms;	/* MAP_V6_* bits */
+};
+
+struct map {
+	DB		*db;
+	int		 fd;
+	char		*path;
+	struct map_format format;
+	int64_t		 last_mtime;	/* the st_mtime we last published */
+	int		 locked;
+};
+
+/* Parses a comma list such as "hash,nul,cidr"; -1 with *why on error. */
+int	map_format_parse(const char *, struct map_format *, const char **);
+const char *map_format_describe(const struct map_format *, char *, size_t);
+void	map_format_default(struct map_format *);
+/* Writes up to two keys for addr; returns how many. */
+int	map_format_keys(const struct map_format *, const struct drac_addr *,
+	    char keys[2][ADDR_TEXT_MAX], size_t lens[2]);
+/* Recovers the address from a stored key, whatever format wrote it. */
+int	map_parse_key(const void *, size_t, struct drac_addr *);
+
+int	map_open(struct map *, const char *, const struct map_format *,
+	    int truncate, char *err, size_t errsize);
+void	map_close(struct map *);
+/*
+ * Writers bracket changes with begin/commit: both locks, sync, new mtime.
+ * These return 0 or an error code for db_strerror().
+ */
+int	map_begin(struct map *);
+int	map_commit(struct map *);
+int	map_put(struct map *, const struct drac_addr *, int64_t expires);
+int	map_del(struct map *, const struct drac_addr *);
+/*
+ * Calls keep(addr, expires, arg) for every address in the map; entries for
+ * which it returns 0 are deleted.  Keys that are not addresses and values
+ * that are not numbers are left alone and reported through warn().
+ */
+int	map_scan(struct map *, int (*keep)(const struct drac_addr *, int64_t,
+	    void *), void (*warn)(const char *, void *), void *);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * service.c: the ONC RPC side of dracd.  We create and register the
+ * transports ourselves and dispatch by hand so that requests can be
+ * checked in ways rpcgen's stubs cannot.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rpc/rpc.h>
+#include <rpc/rpc_com.h>
+
+#include "dracd.h"
+#include "log.h"
+
+#define XDRPROC(f)	((xdrproc_t)(void (*)(void))(f))
+#define MAX_DATAGRAM_FDS 4
+#define MAX_RECORD	 8192
+
+/*
+ * libtirpc decodes a UDP request from its whole receive buffer, not just
+ * the bytes that arrived: a truncated argument would decode stale bytes
+ * of an earlier request.  We peek at each datagram's real length first.
+ */
+struct datagram_fd {
+	int		fd;
+	unsigned	length;
+};
+
+/* Owned by the event loop; set once by service_start. */
+static struct {
+	struct dracd		*dracd;
+	struct datagram_fd	 dgram[MAX_DATAGRAM_FDS];
+	int			 ndgram;
+	int			 registered;
+} service;
+
+struct v1_args {
+	unsigned		limit;
+	struct drac_add_parm	parm;
+};
+
+struct v2_args {
+	unsigned		limit;
+	struct drac_add_parm6	parm;
+};
+
+static bool_t
+within(XDR *xdrs, unsigned limit)
+{
+	return xdrs->x_op != XDR_DECODE || xdr_getpos(xdrs) <= limit;
+}
+
+static bool_t
+decode_v1(XDR *xdrs, struct v1_args *a)
+{
+	return xdr_drac_add_parm(xdrs, &a->parm) && within(xdrs, a->limit);
+}
+
+static bool_t
+decode_v2(XDR *xdrs, struct v2_args *a)
+{
+	return xdr_drac_add_parm6(xdrs, &a->parm) && within(xdrs, a->limit);
+}
+
+static unsigned
+request_limit(int fd)
+{
+	for (int i = 0; i < service.ndgram; i++)
+		if (service.dgram[i].fd == fd)
+			return service.dgram[i].length;
+	return UINT_MAX;
+}
+
+static int
+caller_of(SVCXPRT *xprt, struct drac_addr *a)
+{
+	struct netbuf *nb = svc_getrpccaller(xprt);
+
+	if (nb == NULL || nb->buf == NULL || nb->len < sizeof(sa_family_t))
+		return -1;
+	return addr_from_sockaddr(nb->buf, a);
+}
+
+static void
+dispatch(struct svc_req *rq, SVCXPRT *xprt)
+{
+	struct drac_addr notifier, client;
+	enum addstat result;
+	unsigned limit = request_limit(xprt->xp_fd);
+	bool_t decoded;
+
+	if (rq->rq_proc == NULLPROC) {
+		svc_sendreply(xprt, XDRPROC(xdr_void), NULL);
+		return;
+	}
+	if (rq->rq_proc != DRACPROC_ADD) {
+		svcerr_noproc(xprt);
+		return;
+	}
+	if (rq->rq_vers == DRACVERS) {
+		struct v1_args a = { .limit = limit };
+
+		decoded = svc_getargs(xprt, XDRPROC(decode_v1), (caddr_t)&a);
+		if (decoded)
+			addr_from_v4(a.parm.ip_addr, &client);
+	} else {
+		struct v2_args a = { .limit = limit };
+		uint8_t bytes[16];
+
+		decoded = svc_getargs(xprt, XDRPROC(decode_v2), (caddr_t)&a);
+		if (decoded) {
+			for (int i = 0; i < 16; i++)
+				bytes[i] = (uint8_t)a.parm.ip_addr6[i];
+			addr_from_v6(bytes, &client);
+		}
+	}
+	if (!decoded) {
+		svcerr_decode(xprt);
+		return;
+	}
+	if (caller_of(xprt, &notifier) == -1) {
+		log_warnx("request over a transport without a caller address");
+		svcerr_systemerr(xprt);
+		return;
+	}
+	result = dracd_authorize(service.dracd, &notifier, &client);
+	if (!svc_sendreply(xprt, XDRPROC(xdr_addstat), (caddr_t)&result))
+		log_warnx("could not send reply");
+}
+
+static int
+start_transport(const char *netid, char *err, size_t errsize)
+{
+	struct netconfig *nconf = getnetconfigent(netid);
+	SVCXPRT *xprt;
+	int rc = -1;
+
+	if (nconf == NULL) {
+		snprintf(err, errsize, "no netconfig entry for %s", netid);
+		return -1;
+	}
+	xprt = svc_tli_create(RPC_ANYFD, nconf, NULL, 0, 0);
+	if (xprt == NULL) {
+		snprintf(err, errsize, "cannot create %s transport", netid);
+		goto out;
+	}
+	if (!svc_reg(xprt, DRACPROG, DRACVERS, dispatch, nconf) ||
+	    !svc_reg(xprt, DRACPROG, DRACVERS6, dispatch, nconf)) {
+		snprintf(err, errsize, "cannot register program %d over %s "
+		    "with rpcbind (is rpcbind running?)", DRACPROG, netid);
+		svc_destroy(xprt);
+		goto out;
+	}
+	service.registered = 1;
+	if (nconf->nc_semantics == NC_TPI_CLTS &&
+	    service.ndgram < MAX_DATAGRAM_FDS)
+		service.dgram[service.ndgram++].fd = xprt->xp_fd;
+	rc = 0;
+out:
+	freenetconfigent(nconf);
+	return rc;
+}
+
+int
+service_start(struct dracd *d, char *err, size_t errsize)
+{
+	static const char *netids[] = { "udp", "tcp", "udp6", "tcp6" };
+	int maxrec = MAX_RECORD;
+	int nstarted = 0;
+	char why[256];
+
+	service.dracd = d;
+	/* Non-blocking TCP records: a slow client cannot stall the loop. */
+	if (!rpc_control(RPC_SVC_CONNMAXREC_SET, &maxrec)) {
+		snprintf(err, errsize, "cannot make TCP transports "
+		    "non-blocking");
+		return -1;
+	}
+	/* A stale registration from an earlier run would misdirect clients. */
+	svc_unreg(DRACPROG, DRACVERS);
+	svc_unreg(DRACPROG, DRACVERS6);
+	for (size_t i = 0; i < sizeof(netids) / sizeof(netids[0]); i++) {
+		if (start_transport(netids[i], why, sizeof(why)) == 0) {
+			nstarted++;
+			continue;
+		}
+		/* IPv4 is required; IPv6 may be absent on this host. */
+		if (i < 2) {
+			snprintf(err, errsize, "%s", why);
+			service_stop();
+			return -1;
+		}
+		log_warnx("%s; serving without it", why);
+	}
+	return nstarted > 0 ? 0 : -1;
+}
+
+void
+service_stop(void)
+{
+	if (service.registered) {
+		svc_unreg(DRACPROG, DRACVERS);
+		svc_unreg(DRACPROG, DRACVERS6);
+		service.registered = 0;
+	}
+}
+
+void
+service_dispatch(struct pollfd *fds, int nready)
+{
+	for (int i = 0; i < service.ndgram; i++) {
+		service.dgram[i].length = 0;
+		for (int j = 0; j < svc_max_pollfd; j++) {
+			char byte;
+			ssize_t n;
+
+			if (fds[j].fd != service.dgram[i].fd ||
+			    !(fds[j].revents & POLLIN))
+				continue;
+			n = recv(fds[j].fd, &byte, sizeof(byte),
+			    MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+			service.dgram[i].length = n > 0 ? (unsigned)n : 0;
+		}
+	}
+	svc_getreq_poll(fds, nready);
+}

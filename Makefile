@@ -65,8 +65,8 @@ libdrac.pc: libdrac.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    libdrac.pc.in > $@
 
-dracctl: dracctl.o $(LIBSO)
-	$(CC) $(LDFLAGS) -o $@ dracctl.o -L. -ldrac -Wl,-rpath,'$$ORIGIN'
+dracctl: dracctl.o libdrac.a
+	$(CC) $(LDFLAGS) -o $@ dracctl.o libdrac.a $(TIRPC_LIBS)
 
 tests/unit: tests/unit.c addr.c allow.c table.c mapdb.c log.c drac_prot.h
 	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/unit.c -ldb

@@ -50,7 +50,7 @@ open_client(const char *server, unsigned long vers, int timeout_ms,
 	if (timeout_ms <= 0)
 		timeout_ms = DRAC_DEFAULT_TIMEOUT_MS;
 	if (inet_pton(AF_INET6, server, probe) == 1)
-		nettype = "udp6";
+		nettype = "datagram_v";
 	total = ms_to_tv(timeout_ms);
 	clnt = clnt_create_timed(server, DRACPROG, vers, nettype, &total);
 	if (clnt == NULL) {

@@ -144,7 +144,7 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 	}
 	if ((why = addr_unusable(client)) != NULL) {
 		d->stats.refused++;
-		log_warnx("refused: %s from %s is a %s, never a mail client",
+		log_warnx("refused: %s from %s: %s, never a mail client",
 		    ctext, ntext, why);
 		return ADD_PERM;
 	}

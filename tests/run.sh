@@ -1,0 +1,45 @@
+#!/bin/sh
+# `make check`: unit tests, then every tests/t-*.sh, each in its own
+# namespaces.  A failing test's log is printed; the last line counts.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+tmp=${DRAC_TEST_TMP:-$top/tests/tmp}
+mkdir -p "$tmp"
+passed=0
+failed=0
+names=""
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "make check must run as root (tests start rpcbind and MTAs in" \
+	    "private namespaces)" >&2
+	exit 1
+fi
+
+run_one() {
+	name=$1
+	shift
+	log=$tmp/$name.log
+	start=$(date +%s)
+	if "$@" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		echo "PASS $name ($(( $(date +%s) - start ))s): $(tail -n 1 "$log")"
+	else
+		failed=$((failed + 1))
+		names="$names $name"
+		echo "FAIL $name ($(( $(date +%s) - start ))s)"
+		sed 's/^/    /' "$log"
+	fi
+}
+
+run_one unit "$top/tests/unit"
+for t in "$top"/tests/t-*.sh; do
+	[ -e "$t" ] || continue
+	if [ -n "${TESTS:-}" ]; then
+		case " $TESTS " in *" $(basename "$t" .sh) "*) ;; *) continue ;; esac
+	fi
+	run_one "$(basename "$t" .sh)" bash "$t"
+done
+
+[ -n "$names" ] && echo "failed:$names"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "mapdb.h"
 
 void
@@ -159,33 +160,40 @@ set_err(char *err, size_t errsize, const char *path, int code)
 static int
 open_fresh(struct map *m, char *err, size_t errsize)
 {
-	size_t len = strlen(m->path) + sizeof(".XXXXXX");
+	size_t len = strlen(m->path) + 32;
 	char *tmp = malloc(len);
-	int fd, ret;
+	int ret;
 
 	if (tmp == NULL) {
 		snprintf(err, errsize, "%s: %s", m->path, strerror(errno));
 		return -1;
 	}
-	snprintf(tmp, len, "%s.XXXXXX", m->path);
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	close(fd);
-	ret = m->db->open(m->db, NULL, tmp, NULL, m->format.type, DB_CREATE,
-	    0644);
-	if (ret == 0 && (m->db->fd(m->db, &m->fd) != 0 ||
-	    fchmod(m->fd, 0644) == -1 || m->db->sync(m->db, 0) != 0 ||
+	snprintf(tmp, len, "%s.new.%ld", m->path, (long)getpid());
+	unlink(tmp);
+	ret = m->db->open(m->db, NULL, tmp, NULL, m->format.type,
+	    DB_CREATE | DB_EXCL, 0644);
+	if (ret == 0)
+		ret = m->db->fd(m->db, &m->fd);
+	if (ret == 0)
+		ret = m->db->sync(m->db, 0);
+	if (ret == 0 && (fchmod(m->fd, 0644) == -1 ||
 	    rename(tmp, m->path) == -1))
-		ret = errno ? errno : EIO;
+		ret = errno;
 	if (ret != 0) {
 		set_err(err, errsize, m->path, ret);
 		unlink(tmp);
 	}
 	free(tmp);
 	return ret == 0 ? 0 : -1;
+}
+
+/* Berkeley DB's own messages go to our log, not to a closed stderr. */
+static void
+db_message(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	log_warnx("berkeley db: %s", msg);
 }
 
 int
@@ -206,6 +214,7 @@ map_open(struct map *m, const char *path, const struct map_format *format,
 		map_close(m);
 		return -1;
 	}
+	m->db->set_errcall(m->db, db_message);
 	if (truncate) {
 		if (open_fresh(m, err, errsize) == -1) {
 			map_close(m);

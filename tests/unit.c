@@ -1,0 +1,399 @@
+/*
+ * Unit tests for dracd's modules.  Including the sources lets the tests
+ * reach static helpers, as chrony's unit tests do.
+ */
+#include "../addr.c"
+#include "../allow.c"
+#include "../log.c"
+#include "../mapdb.c"
+#include "../table.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int passed, failed;
+
+#define CHECK(cond) do {						\
+	if (cond)							\
+		passed++;						\
+	else {								\
+		failed++;						\
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
+		    __LINE__, #cond);					\
+	}								\
+} while (0)
+
+static struct drac_addr
+A(const char *text)
+{
+	struct drac_addr a;
+
+	if (addr_parse(text, &a) == -1) {
+		fprintf(stderr, "bad test address %s\n", text);
+		exit(2);
+	}
+	return a;
+}
+
+static void
+test_addr(void)
+{
+	struct drac_addr a, b;
+	char buf[ADDR_TEXT_MAX];
+
+	CHECK(addr_parse("192.0.2.1", &a) == 0 && a.family == AF_INET);
+	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "192.0.2.1") == 0);
+	CHECK(addr_parse("::ffff:192.0.2.1", &b) == 0 && addr_equal(&a, &b));
+	CHECK(addr_parse("2001:DB8::5", &a) == 0 && a.family == AF_INET6);
+	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "2001:db8::5") == 0);
+	CHECK(strcmp(addr_format_full(&a, buf, sizeof(buf)),
+	    "2001:db8:0:0:0:0:0:5") == 0);
+	a = A("::1");
+	CHECK(strcmp(addr_format_full(&a, buf, sizeof(buf)),
+	    "0:0:0:0:0:0:0:1") == 0);
+	CHECK(addr_parse("192.0.2", &a) == -1);
+	CHECK(addr_parse("192.0.2.256", &a) == -1);
+	CHECK(addr_parse("", &a) == -1);
+	CHECK(addr_parse("example.org", &a) == -1);
+	addr_from_v4(0xc0a80182, &a);		/* the wire example */
+	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "192.168.1.130") == 0);
+
+	a = A("0.0.0.0");
+	CHECK(addr_unusable(&a) != NULL);
+	a = A("255.255.255.255");
+	CHECK(addr_unusable(&a) != NULL);
+	a = A("224.0.0.1");
+	CHECK(addr_unusable(&a) != NULL);
+	a = A("239.255.255.255");
+	CHECK(addr_unusable(&a) != NULL);
+	a = A("::");
+	CHECK(addr_unusable(&a) != NULL);
+	a = A("ff02::1");
+	CHECK(addr_unusable(&a) != NULL);
+	a = A("192.0.2.255");
+	CHECK(addr_unusable(&a) == NULL);
+	a = A("127.0.0.5");
+	CHECK(addr_unusable(&a) == NULL);
+	a = A("2001:db8::5");
+	CHECK(addr_unusable(&a) == NULL);
+}
+
+static FILE *
+text_stream(const char *text)
+{
+	return fmemopen((char *)text, strlen(text), "r");
+}
+
+static int
+parses(const char *line)
+{
+	struct allow_rule r;
+	const char *why;
+
+	return allow_parse_line(line, &r, &why);
+}
+
+static void
+test_allow(void)
+{
+	struct allow_list list;
+	struct drac_addr a;
+	char err[256];
+	FILE *fp;
+
+	CHECK(parses("") == 0);
+	CHECK(parses("   # comment only\n") == 0);
+	CHECK(parses("255.255.255.0 192.0.2.0\n") == 1);
+	CHECK(parses("255.255.255.255\t127.0.0.1  # loopback\n") == 1);
+	CHECK(parses("192.0.2.0/24") == 1);
+	CHECK(parses("2001:db8::/32") == 1);
+	CHECK(parses("::1") == 1);
+	CHECK(parses("192.0.2.7") == 1);
+	CHECK(parses("192.0.2.0 255.255.255.0") == -1);	/* reversed */
+	CHECK(parses("255.0.255.0 192.0.2.0") == -1);	/* not contiguous */
+	CHECK(parses("255.255.255.0 2001:db8::") == -1);
+	CHECK(parses("192.0.2.0/33") == -1);
+	CHECK(parses("192.0.2.0/") == -1);
+	CHECK(parses("192.0.2.0/-1") == -1);
+	CHECK(parses("2001:db8::/129") == -1);
+	CHECK(parses("a b c") == -1);
+	CHECK(parses("nonsense") == -1);
+	CHECK(parses("255.255.255.0 192.0.2.0 extra") == -1);
+
+	fp = text_stream("# test\n255.255.255.0 192.0.2.0\n"
+	    "10.0.0.0/8\n2001:db8::/32\n\n");
+	CHECK(allow_load_stream(fp, "t", &list, err, sizeof(err)) == 0);
+	fclose(fp);
+	CHECK(list.count == 3);
+	a = A("192.0.2.77");
+	CHECK(allow_permits(&list, &a));
+	a = A("192.0.3.1");
+	CHECK(!allow_permits(&list, &a));
+	a = A("10.200.1.1");
+	CHECK(allow_permits(&list, &a));
+	a = A("::ffff:10.1.2.3");		/* mapped: checked as IPv4 */
+	CHECK(allow_permits(&list, &a));
+	a = A("2001:db8:ffff::1");
+	CHECK(allow_permits(&list, &a));
+	a = A("2001:db9::1");
+	CHECK(!allow_permits(&list, &a));
+	a = A("::1");
+	CHECK(!allow_permits(&list, &a));
+	allow_free(&list);
+
+	fp = text_stream("10.0.0.0/8\n\n192.0.2.0 255.255.255.0\n");
+	CHECK(allow_load_stream(fp, "dracd.allow", &list, err,
+	    sizeof(err)) == -1);
+	fclose(fp);
+	CHECK(strncmp(err, "dracd.allow:3: ", 15) == 0);
+	CHECK(list.count == 0 && list.rules == NULL);
+
+	/* An existing empty file admits nobody. */
+	fp = text_stream("# nobody\n");
+	CHECK(allow_load_stream(fp, "empty", &list, err, sizeof(err)) == 0);
+	fclose(fp);
+	a = A("127.0.0.1");
+	CHECK(list.count == 0 && !allow_permits(&list, &a));
+	allow_free(&list);
+
+	memset(&list, 0, sizeof(list));
+	CHECK(allow_add_default(&list) == 0);
+	a = A("127.0.0.1");
+	CHECK(allow_permits(&list, &a));
+	a = A("::1");
+	CHECK(allow_permits(&list, &a));
+	a = A("192.0.2.1");
+	CHECK(!allow_permits(&list, &a));
+	allow_free(&list);
+}
+
+static int
+heap_ok(const struct table *t)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		if (t->heap[i]->heap_index != i)
+			return 0;
+		if (i > 0 && t->heap[(i - 1) / 2]->deadline > t->heap[i]->deadline)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+test_table(void)
+{
+	struct table t;
+	struct drac_addr a;
+	struct table_entry *e;
+	int renewed, good = 1;
+	enum { N = 20000 };
+	static int64_t model[N];
+
+	CHECK(table_init(&t, 42) == 0);
+	a = A("192.0.2.1");
+	CHECK(table_upsert(&t, &a, 100, 1000, &renewed) != NULL && !renewed);
+	CHECK(table_upsert(&t, &a, 200, 2000, &renewed) != NULL && renewed);
+	CHECK(table_count(&t) == 1);
+	e = table_find(&t, &a);
+	CHECK(e != NULL && e->deadline == 200 && e->expires == 2000);
+	a = A("::ffff:192.0.2.1");
+	CHECK(table_find(&t, &a) == e);
+	a = A("2001:db8::1");
+	CHECK(table_find(&t, &a) == NULL);
+	table_remove(&t, e);
+	CHECK(table_count(&t) == 0 && table_first(&t) == NULL);
+
+	/* Random inserts, renewals and removals against a simple model. */
+	srand(7);
+	for (int i = 0; i < N; i++)
+		model[i] = -1;
+	for (int step = 0; step < 200000; step++) {
+		int i = rand() % N, op = rand() % 4;
+
+		addr_from_v4(0x0a000000u + (uint32_t)i, &a);
+		if (i % 3 == 0) {
+			uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+			b[14] = (uint8_t)(i >> 8);
+			b[15] = (uint8_t)i;
+			addr_from_v6(b, &a);
+		}
+		if (op < 3) {
+			int64_t d = rand() % 100000;
+
+			e = table_upsert(&t, &a, d, d, &renewed);
+			good &= e != NULL && renewed == (model[i] != -1);
+			model[i] = d;
+		} else if ((e = table_find(&t, &a)) != NULL) {
+			good &= model[i] != -1;
+			table_remove(&t, e);
+			model[i] = -1;
+		} else
+			good &= model[i] == -1;
+	}
+	CHECK(good);
+	CHECK(heap_ok(&t));
+	{
+		size_t live = 0;
+
+		for (int i = 0; i < N; i++)
+			live += model[i] != -1;
+		CHECK(table_count(&t) == live);
+	}
+	/* Expiry drains in deadline order. */
+	{
+		int64_t last = -1;
+		int ordered = 1;
+
+		while ((e = table_first(&t)) != NULL) {
+			ordered &= e->deadline >= last;
+			last = e->deadline;
+			table_remove(&t, e);
+		}
+		CHECK(ordered);
+	}
+	table_free(&t);
+}
+
+static void
+test_keys(void)
+{
+	struct map_format f;
+	char keys[2][ADDR_TEXT_MAX];
+	size_t lens[2];
+	struct drac_addr a, b;
+	const char *why;
+	char desc[64];
+
+	map_format_default(&f);
+	CHECK(f.type == DB_HASH && !f.nul && !f.cidr);
+	a = A("192.0.2.5");
+	CHECK(map_format_keys(&f, &a, keys, lens) == 1);
+	CHECK(lens[0] == 9 && memcmp(keys[0], "192.0.2.5", 9) == 0);
+	a = A("2001:db8::5");
+	CHECK(map_format_keys(&f, &a, keys, lens) == 2);
+	CHECK(strcmp(keys[0], "2001:db8::5") == 0 && lens[0] == 11);
+	CHECK(strcmp(keys[1], "2001:db8:0:0:0:0:0:5") == 0);
+	a = A("2001:db8:1:2:3:4:5:6");		/* both forms are the same */
+	CHECK(map_format_keys(&f, &a, keys, lens) == 1);
+
+	CHECK(map_format_parse("exim", &f, &why) == 0);
+	CHECK(f.nul && f.cidr && f.type == DB_HASH);
+	a = A("192.0.2.5");
+	CHECK(map_format_keys(&f, &a, keys, lens) == 1);
+	CHECK(lens[0] == 13 && memcmp(keys[0], "192.0.2.5/32", 13) == 0);
+	a = A("2001:db8::5");
+	CHECK(map_format_keys(&f, &a, keys, lens) == 1);
+	CHECK(lens[0] == 16 && memcmp(keys[0], "2001:db8::5/128", 16) == 0);
+	CHECK(map_parse_key(keys[0], lens[0], &b) == 0 && addr_equal(&a, &b));
+
+	CHECK(map_format_parse("drac", &f, &why) == 0 && f.type == DB_BTREE);
+	CHECK(map_format_parse("btree,nul", &f, &why) == 0 &&
+	    f.type == DB_BTREE && f.nul);
+	CHECK(strcmp(map_format_describe(&f, desc, sizeof(desc)),
+	    "btree,nul,nocidr,v6compressed") == 0);
+	CHECK(map_format_parse("hash,v6full", &f, &why) == 0 &&
+	    f.v6forms == MAP_V6_FULL);
+	CHECK(map_format_parse("gdbm", &f, &why) == -1);
+	CHECK(map_format_parse("hash,,", &f, &why) == 0);
+
+	CHECK(map_parse_key("10.1.2.3", 8, &b) == 0);
+	CHECK(map_parse_key("10.1.2.3\0", 9, &b) == 0);
+	CHECK(map_parse_key("10.1.2.3/24", 11, &b) == -1);
+	CHECK(map_parse_key("10.1.2.3\0x", 10, &b) == -1);
+	CHECK(map_parse_key("", 0, &b) == -1);
+	CHECK(map_parse_key("2001:db8:0:0:0:0:0:5", 20, &b) == 0 &&
+	    b.family == AF_INET6);
+}
+
+struct scan_result {
+	int seen, foreign;
+};
+
+static int
+keep_odd(const struct drac_addr *a, int64_t expires, void *arg)
+{
+	struct scan_result *r = arg;
+
+	(void)a;
+	r->seen++;
+	return expires % 2;
+}
+
+static void
+count_foreign(const char *key, void *arg)
+{
+	(void)key;
+	((struct scan_result *)arg)->foreign++;
+}
+
+static void
+test_map(void)
+{
+	char dir[] = "/tmp/drac-unit.XXXXXX", path[128], err[256];
+	struct map m;
+	struct map_format f;
+	struct drac_addr a;
+	struct stat st1, st2;
+	struct scan_result r = { 0, 0 };
+	DBT k, v;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/map.db", dir);
+	map_format_default(&f);
+	CHECK(map_open(&m, path, &f, 0, err, sizeof(err)) == 0);
+	a = A("192.0.2.1");
+	CHECK(map_begin(&m) == 0 && map_put(&m, &a, 1001) == 0 &&
+	    map_commit(&m) == 0);
+	CHECK(fstat(m.fd, &st1) == 0);
+	a = A("2001:db8::2");
+	CHECK(map_begin(&m) == 0 && map_put(&m, &a, 1002) == 0 &&
+	    map_commit(&m) == 0);
+	CHECK(fstat(m.fd, &st2) == 0);
+	/* Two commits within one second still change st_mtime. */
+	CHECK(st2.st_mtime > st1.st_mtime);
+
+	/* Foreign entries are reported and left alone. */
+	fill_dbt(&k, (char *)"static.example", 14);
+	fill_dbt(&v, (char *)"RELAY", 5);
+	CHECK(m.db->put(m.db, NULL, &k, &v, 0) == 0);
+	CHECK(map_begin(&m) == 0);
+	CHECK(map_scan(&m, keep_odd, count_foreign, &r) == 0);
+	CHECK(map_commit(&m) == 0);
+	CHECK(r.seen == 3 && r.foreign == 1);	/* IPv6 has two keys */
+	fill_dbt(&k, (char *)"192.0.2.1", 9);
+	memset(&v, 0, sizeof(v));
+	CHECK(m.db->get(m.db, NULL, &k, &v, 0) == 0 && v.size == 4 &&
+	    memcmp(v.data, "1001", 4) == 0);
+	fill_dbt(&k, (char *)"2001:db8::2", 11);
+	CHECK(m.db->get(m.db, NULL, &k, &v, 0) == DB_NOTFOUND);
+	fill_dbt(&k, (char *)"static.example", 14);
+	CHECK(m.db->get(m.db, NULL, &k, &v, 0) == 0);
+	map_close(&m);
+
+	/* Reopening as the wrong type is a clear error, not data loss. */
+	f.type = DB_BTREE;
+	CHECK(map_open(&m, path, &f, 0, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not a Berkeley DB btree") != NULL);
+	/* -i recreates it, empty, in the new type. */
+	CHECK(map_open(&m, path, &f, 1, err, sizeof(err)) == 0);
+	r.seen = 0;
+	CHECK(map_begin(&m) == 0 && map_scan(&m, keep_odd, count_foreign,
+	    &r) == 0 && map_commit(&m) == 0 && r.seen == 0);
+	CHECK(stat(path, &st1) == 0 && (st1.st_mode & 0777) == 0644);
+	map_close(&m);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	test_addr();
+	test_allow();
+	test_table();
+	test_keys();
+	test_map();
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

@@ -20,7 +20,7 @@ DAEMON_OBJS = dracd.o service.o table.o mapdb.o allow.o addr.o log.o \
 LIB_OBJS    = dracauth.pic.o drac_prot_xdr.pic.o
 LIBSO       = libdrac.so.$(VERSION)
 PROGS       = dracd dracctl
-TEST_PROGS  = tests/unit
+TEST_PROGS  = tests/unit tests/classic-static tests/classic-shared
 
 all: $(PROGS) libdrac.a $(LIBSO) libdrac.pc $(TEST_PROGS)
 
@@ -45,7 +45,7 @@ drac_prot_xdr.pic.o: drac_prot_xdr.c
 
 dracd.o service.o: dracd.h addr.h allow.h mapdb.h table.h log.h
 table.o: table.h addr.h
-mapdb.o: mapdb.h addr.h
+mapdb.o: mapdb.h addr.h log.h
 allow.o: allow.h addr.h
 addr.o: addr.h
 log.o: log.h
@@ -70,6 +70,13 @@ dracctl: dracctl.o libdrac.a
 
 tests/unit: tests/unit.c addr.c allow.c table.c mapdb.c log.c drac_prot.h
 	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/unit.c -ldb
+
+# The classic callers link the way the old patches do: -ldrac, no header.
+tests/classic-static: tests/classic.c libdrac.a
+	$(CC) $(ALL_CFLAGS) -o $@ tests/classic.c libdrac.a $(TIRPC_LIBS)
+tests/classic-shared: tests/classic.c $(LIBSO)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/classic.c -L. -ldrac \
+	    -Wl,-rpath,'$$ORIGIN/..'
 
 deps:
 	@sh tools/packages.sh

@@ -282,6 +282,26 @@ reload_map(struct dracd *d)
 	    r.kept, d->map.path, r.dropped);
 }
 
+/* A bad new allow file leaves the old one in force. */
+static void
+reload_allow(struct dracd *d)
+{
+	struct allow_list fresh;
+	char errbuf[512];
+	int defaulted;
+
+	if (allow_load(d->allow_path, &fresh, &defaulted, errbuf,
+	    sizeof(errbuf)) == -1) {
+		log_warnx("reload: %s; keeping the previous allow list (%zu "
+		    "rules)", errbuf, d->allow.count);
+		return;
+	}
+	allow_free(&d->allow);
+	d->allow = fresh;
+	log_info("reload: %s: %zu rules%s", d->allow_path, d->allow.count,
+	    defaulted ? " (file absent: loopback and local addresses)" : "");
+}
+
 static int
 handle_signals(struct dracd *d)
 {
@@ -295,7 +315,7 @@ handle_signals(struct dracd *d)
 			    "entries", sig, table_count(&d->table));
 			return 1;
 		case SIGHUP:
-			log_info("SIGHUP: nothing to reload in this version");
+			reload_allow(d);
 			break;
 		}
 	}

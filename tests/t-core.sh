@@ -139,6 +139,22 @@ out=$("$CLASSIC" auth 127.0.0.1 192.0.2.31)
 check "an empty allow file admits nobody" grep -q "^rc=1 " <<<"$out"
 stop_dracd
 
+echo "== SIGHUP reloads the allow list"
+printf '10.0.0.0/8\n' > "$T/hup.allow"
+start_dracd -e 4s -a "$T/hup.allow" "$MAP" || exit 1
+"$DRACCTL" add 192.0.2.32 2>/dev/null; rc=$?
+check "denied before reload" [ $rc -eq 77 ]
+printf '127.0.0.1\n' > "$T/hup.allow"
+kill -HUP "$DRACD_PID"
+wait_for "reload" "grep -q 'reload: $T/hup.allow: 1 rules' '$T/dracd.log'"
+check "allowed after reload" "$DRACCTL" -q add 192.0.2.32
+printf '127.0.0.1\nbogus line\n' > "$T/hup.allow"
+kill -HUP "$DRACD_PID"
+wait_for "failed reload" "grep -q 'keeping the previous allow list' '$T/dracd.log'"
+check "bad reload logged with file and line" log_has "hup.allow:2: "
+check "old list still in force after a bad reload" "$DRACCTL" -q add 192.0.2.33
+stop_dracd
+
 echo "== expiry"
 start_dracd -e 3s -a "$T/dracd.allow" "$MAP" || exit 1
 "$DRACCTL" -q add 192.0.2.40

@@ -428,7 +428,9 @@ main(int argc, char *argv[])
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	if (check_only) {
-		printf("allow list %s: %s, %zu rules\nmap %s: %s\n"
+		if (map_check(map_path, &format, errbuf, sizeof(errbuf)) == -1)
+			errx(1, "%s", errbuf);
+		printf("allow list %s: %s, %zu rules\nmap %s: %s, ok\n"
 		    "expire: %" PRId64 " seconds\n", d.allow_path,
 		    defaulted ? "absent, using loopback and local addresses" :
 		    "ok", d.allow.count, map_path,

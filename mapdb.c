@@ -241,6 +241,50 @@ map_open(struct map *m, const char *path, const struct map_format *format,
 	return 0;
 }
 
+int
+map_check(const char *path, const struct map_format *format, char *err,
+    size_t errsize)
+{
+	char *dir, *slash;
+	DB *db;
+	int ret;
+
+	if (access(path, F_OK) == -1) {
+		if ((dir = strdup(path)) == NULL)
+			return -1;
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			strcpy(dir, ".");
+		else if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		ret = access(dir, W_OK);
+		if (ret == -1)
+			snprintf(err, errsize, "%s: cannot create the map in "
+			    "%s: %s", path, dir, strerror(errno));
+		free(dir);
+		return ret;
+	}
+	if (access(path, R_OK | W_OK) == -1) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((ret = db_create(&db, NULL, 0)) != 0) {
+		set_err(err, errsize, path, ret);
+		return -1;
+	}
+	db->set_errcall(db, db_message);
+	ret = db->open(db, NULL, path, NULL, format->type, DB_RDONLY, 0);
+	db->close(db, 0);
+	if (ret == EINVAL)
+		snprintf(err, errsize, "%s: not a Berkeley DB %s file", path,
+		    format->type == DB_HASH ? "hash" : "btree");
+	else if (ret != 0)
+		set_err(err, errsize, path, ret);
+	return ret == 0 ? 0 : -1;
+}
+
 void
 map_close(struct map *m)
 {

@@ -44,6 +44,8 @@ int	map_parse_key(const void *, size_t, struct drac_addr *);
 int	map_open(struct map *, const char *, const struct map_format *,
 	    int truncate, char *err, size_t errsize);
 void	map_close(struct map *);
+/* What -n does: would map_open succeed?  Changes nothing. */
+int	map_check(const char *, const struct map_format *, char *, size_t);
 /*
  * Writers bracket changes with begin/commit: both locks, sync, new mtime.
  * These return 0 or an error code for db_strerror().

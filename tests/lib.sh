@@ -59,10 +59,11 @@ start_rpcbind() {
 # start_dracd ARGS...: starts dracd -f in the background, logging to
 # $T/dracd.log, and waits until it answers over RPC.  Sets DRACD_PID.
 start_dracd() {
-	"$DRACD" -f -d "$@" >>"$T/dracd.log" 2>&1 &
+	# DRACD_WRAPPER runs dracd under a tool, e.g. valgrind.
+	${DRACD_WRAPPER:-} "$DRACD" -f -d "$@" >>"$T/dracd.log" 2>&1 &
 	DRACD_PID=$!
 	PIDS+=("$DRACD_PID")
-	wait_for "dracd" 'rpcinfo -T udp 127.0.0.1 900101 1' || {
+	wait_for "dracd" 'rpcinfo -T udp 127.0.0.1 900101 1' ${DRACD_WRAPPER:+100} || {
 		cat "$T/dracd.log" >&2
 		return 1
 	}
@@ -73,10 +74,10 @@ stop_dracd() {
 	wait "$DRACD_PID"
 }
 
-# wait_for WHAT COMMAND: polls COMMAND for up to 5 s.
+# wait_for WHAT COMMAND [SECONDS]: polls COMMAND for up to 5 s.
 wait_for() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $((${3:-5} * 20))); do
 		if eval "$2" >/dev/null 2>&1; then
 			return 0
 		fi

@@ -7,6 +7,8 @@ tmp=${DRAC_TEST_TMP:-$top/tests/tmp}
 mkdir -p "$tmp"
 passed=0
 failed=0
+checks_ok=0
+checks_failed=0
 names=""
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,7 +22,14 @@ run_one() {
 	shift
 	log=$tmp/$name.log
 	start=$(date +%s)
-	if "$@" >"$log" 2>&1; then
+	"$@" >"$log" 2>&1
+	rc=$?
+	counts=$(tail -n 1 "$log" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	if [ -n "$counts" ]; then
+		checks_ok=$((checks_ok + ${counts% *}))
+		checks_failed=$((checks_failed + ${counts#* }))
+	fi
+	if [ $rc -eq 0 ] && [ -n "$counts" ]; then
 		passed=$((passed + 1))
 		echo "PASS $name ($(( $(date +%s) - start ))s): $(tail -n 1 "$log")"
 	else
@@ -41,5 +50,8 @@ for t in "$top"/tests/t-*.sh; do
 done
 
 [ -n "$names" ] && echo "failed:$names"
-echo "$passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed"
+# A failed test that could not count its checks still counts as a failure.
+[ "$failed" -gt 0 ] && [ "$checks_failed" -eq 0 ] && checks_failed=$failed
+echo "checks: $checks_ok passed, $checks_failed failed"
 [ "$failed" -eq 0 ]

@@ -31,6 +31,14 @@ check "no rpcbind: startup fails" [ $rc -ne 0 ]
 check "no rpcbind: says so" grep -q "rpcbind" <<<"$out"
 out=$("$DRACD" -n -a "$T/bad.allow" "$MAP" 2>&1); rc=$?
 check "-n reports a bad allow file" [ $rc -ne 0 ]
+check "-n accepts a good configuration" "$DRACD" -n -a "$TOP/dracd.allow" "$MAP"
+out=$("$DRACD" -n -a "$TOP/dracd.allow" "$T/no/dir/map.db" 2>&1); rc=$?
+check "-n reports an uncreatable map" [ $rc -ne 0 ]
+check "-n names the directory" grep -q "$T/no/dir" <<<"$out"
+printf 'junk' > "$T/junk.db"
+out=$("$DRACD" -n -a "$TOP/dracd.allow" "$T/junk.db" 2>&1); rc=$?
+check "-n reports a map that is not Berkeley DB" [ $rc -ne 0 ]
+check "-n: junk map untouched" [ "$(cat "$T/junk.db")" = junk ]
 rm -f "$MAP"
 
 start_rpcbind || exit 1
@@ -155,6 +163,13 @@ check "bad reload logged with file and line" log_has "hup.allow:2: "
 check "old list still in force after a bad reload" "$DRACCTL" -q add 192.0.2.33
 stop_dracd
 
+echo "== absent allow file: loopback and own addresses"
+start_dracd -e 4s -a "$T/absent.allow" "$MAP" || exit 1
+check "127.0.0.1 admitted by the default" "$DRACCTL" -q add 192.0.2.34
+check "::1 admitted by the default" "$DRACCTL" -q -s ::1 add 2001:db8::34
+check "default logged" log_has "absent: loopback and local addresses"
+stop_dracd
+
 echo "== expiry"
 start_dracd -e 3s -a "$T/dracd.allow" "$MAP" || exit 1
 "$DRACCTL" -q add 192.0.2.40
@@ -235,5 +250,13 @@ check "dead dracd with a stale registration: error" grep -Eq "^rc=-[12] msg=..*"
 check "dead dracd: returns within 2.5 s (${ms} ms)" [ $ms -lt 2500 ]
 start_dracd -e 30s -a "$T/dracd.allow" "$MAP" || exit 1
 check "restart after kill -9 re-registers and serves" "$DRACCTL" -q add 192.0.2.71
+
+echo "== rpcbind gone: bounded client failure"
+kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
+start=$(date +%s%N)
+out=$("$CLASSIC" auth 127.0.0.1 192.0.2.72)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "no rpcbind: client creation fails (-1) with a message" grep -Eq "^rc=-1 msg=..*" <<<"$out"
+check "no rpcbind: returns within 2.5 s (${ms} ms)" [ $ms -lt 2500 ]
 
 finish

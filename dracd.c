@@ -258,15 +258,29 @@ reload_foreign(const char *key, void *arg)
 	    "left alone", log_escape(key, shown, sizeof(shown)));
 }
 
+static int
+rewrite_entry(struct table_entry *e, void *arg)
+{
+	return map_put(arg, &e->addr, e->expires);
+}
+
 static void
 reload_map(struct dracd *d)
 {
 	struct reload r = { .dracd = d, .wall_ms = clock_wall_ms(),
 	    .mono_ms = clock_mono_ms() };
+	size_t reformatted = 0;
 	int code;
 
 	if ((code = map_begin(&d->map)) == 0) {
-		code = map_scan(&d->map, reload_entry, reload_foreign, &r);
+		code = map_scan(&d->map, reload_entry, reload_foreign, &r,
+		    &reformatted);
+		/* Keys in another format would never be expired: rewrite. */
+		if (code == 0 && reformatted > 0) {
+			log_info("%zu keys were in another map format; "
+			    "rewriting all entries", reformatted);
+			code = table_foreach(&d->table, rewrite_entry, &d->map);
+		}
 		if (code == 0)
 			code = map_commit(&d->map);
 		else

@@ -430,14 +430,30 @@ parse_value(const DBT *v, int64_t *out)
 	return *end != '\0' || errno ? -1 : 0;
 }
 
+static int
+key_in_format(const struct map_format *f, const struct drac_addr *a,
+    const DBT *k)
+{
+	char keys[2][ADDR_TEXT_MAX];
+	size_t lens[2];
+	int n = map_format_keys(f, a, keys, lens);
+
+	for (int i = 0; i < n; i++)
+		if (lens[i] == k->size && memcmp(keys[i], k->data, k->size) == 0)
+			return 1;
+	return 0;
+}
+
 int
 map_scan(struct map *m, int (*keep)(const struct drac_addr *, int64_t,
-    void *), void (*warn)(const char *, void *), void *arg)
+    void *), void (*warn)(const char *, void *), void *arg,
+    size_t *reformatted)
 {
 	DBC *cursor;
 	DBT k, v;
 	int ret;
 
+	*reformatted = 0;
 	if ((ret = m->db->cursor(m->db, NULL, &cursor, 0)) != 0)
 		return ret;
 	memset(&k, 0, sizeof(k));
@@ -458,9 +474,14 @@ map_scan(struct map *m, int (*keep)(const struct drac_addr *, int64_t,
 			warn(shown, arg);
 			continue;
 		}
-		if (!keep(&a, expires, arg) &&
-		    (ret = cursor->del(cursor, 0)) != 0)
-			break;
+		if (!keep(&a, expires, arg)) {
+			if ((ret = cursor->del(cursor, 0)) != 0)
+				break;
+		} else if (!key_in_format(&m->format, &a, &k)) {
+			if ((ret = cursor->del(cursor, 0)) != 0)
+				break;
+			(*reformatted)++;
+		}
 	}
 	cursor->close(cursor);
 	return ret == DB_NOTFOUND ? 0 : ret;

@@ -56,10 +56,14 @@ int	map_put(struct map *, const struct drac_addr *, int64_t expires);
 int	map_del(struct map *, const struct drac_addr *);
 /*
  * Calls keep(addr, expires, arg) for every address in the map; entries for
- * which it returns 0 are deleted.  Keys that are not addresses and values
- * that are not numbers are left alone and reported through warn().
+ * which it returns 0 are deleted.  Kept entries whose key is not in the
+ * current format (the map was written with other -m options) are deleted
+ * too and counted in *reformatted: the caller writes them anew.  Keys that
+ * are not addresses and values that are not numbers are left alone and
+ * reported through warn().
  */
 int	map_scan(struct map *, int (*keep)(const struct drac_addr *, int64_t,
-	    void *), void (*warn)(const char *, void *), void *);
+	    void *), void (*warn)(const char *, void *), void *,
+	    size_t *reformatted);
 
 #endif

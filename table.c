@@ -210,3 +210,16 @@ table_count(const struct table *t)
 {
 	return t->count;
 }
+
+int
+table_foreach(const struct table *t, int (*fn)(struct table_entry *, void *),
+    void *arg)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		int rc = fn(t->heap[i], arg);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

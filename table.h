@@ -42,5 +42,8 @@ struct table_entry *table_first(const struct table *);
 /* Unlinks and frees the entry. */
 void	table_remove(struct table *, struct table_entry *);
 size_t	table_count(const struct table *);
+/* Calls fn for every entry, in no particular order; fn must not remove. */
+int	table_foreach(const struct table *, int (*fn)(struct table_entry *,
+	    void *), void *);
 
 #endif

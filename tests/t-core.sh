@@ -236,6 +236,12 @@ stop_dracd
 start_dracd -m btree,nul,cidr -a "$T/dracd.allow" "$T/btree.db" || exit 1
 check "NUL/CIDR keys reload" grep -q "reloaded 2 live entries" "$T/dracd.log"
 stop_dracd
+start_dracd -m btree -a "$T/dracd.allow" "$T/btree.db" || exit 1
+check "format change rewrites keys" log_has "keys were in another map format"
+check "old NUL/CIDR key gone" bash -c "! db5.3_dump -p '$T/btree.db' | grep -q '/32'"
+check "new plain key present" map_has "$T/btree.db" 192.0.2.60
+check "new plain IPv6 keys present" map_has "$T/btree.db" 2001:db8:0:0:0:0:0:60
+stop_dracd
 out=$("$DRACD" -f -m hash -a "$T/dracd.allow" "$T/btree.db" 2>&1); rc=$?
 check "wrong map type is a clear error" [ $rc -ne 0 ]
 check "wrong type message" grep -q "not a Berkeley DB hash file" <<<"$out"

@@ -336,6 +336,7 @@ test_map(void)
 	struct drac_addr a;
 	struct stat st1, st2;
 	struct scan_result r = { 0, 0 };
+	size_t reformatted;
 	DBT k, v;
 
 	CHECK(mkdtemp(dir) != NULL);
@@ -358,7 +359,8 @@ test_map(void)
 	fill_dbt(&v, (char *)"RELAY", 5);
 	CHECK(m.db->put(m.db, NULL, &k, &v, 0) == 0);
 	CHECK(map_begin(&m) == 0);
-	CHECK(map_scan(&m, keep_odd, count_foreign, &r) == 0);
+	CHECK(map_scan(&m, keep_odd, count_foreign, &r, &reformatted) == 0);
+	CHECK(reformatted == 0);
 	CHECK(map_commit(&m) == 0);
 	CHECK(r.seen == 3 && r.foreign == 1);	/* IPv6 has two keys */
 	fill_dbt(&k, (char *)"192.0.2.1", 9);
@@ -379,7 +381,7 @@ test_map(void)
 	CHECK(map_open(&m, path, &f, 1, err, sizeof(err)) == 0);
 	r.seen = 0;
 	CHECK(map_begin(&m) == 0 && map_scan(&m, keep_odd, count_foreign,
-	    &r) == 0 && map_commit(&m) == 0 && r.seen == 0);
+	    &r, &reformatted) == 0 && map_commit(&m) == 0 && r.seen == 0);
 	CHECK(stat(path, &st1) == 0 && (st1.st_mode & 0777) == 0644);
 	map_close(&m);
 	unlink(path);

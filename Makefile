@@ -20,6 +20,8 @@ DAEMON_OBJS = dracd.o service.o table.o mapdb.o allow.o addr.o log.o \
 LIB_OBJS    = dracauth.pic.o drac_prot_xdr.pic.o
 LIBSO       = libdrac.so.$(VERSION)
 PROGS       = dracd dracctl
+MANLINKS    = dracconn dracsend dracdisc dracauth6 dracconn6 dracsend6 \
+	dracdisc6 dracauth_str
 TEST_PROGS  = tests/unit tests/classic-static tests/classic-shared
 
 all: $(PROGS) libdrac.a $(LIBSO) libdrac.pc $(TEST_PROGS)
@@ -105,6 +107,8 @@ install: all
 	install -m 644 libdrac.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdrac.pc
 	install -m 644 dracd.8 dracctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 dracauth.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	for f in $(MANLINKS); do \
+	    ln -sf dracauth.3 $(DESTDIR)$(PREFIX)/share/man/man3/$$f.3; done
 	install -m 644 dracd.allow $(DESTDIR)$(PREFIX)/share/doc/drac/dracd.allow.example
 
 clean:

@@ -19,7 +19,13 @@
 #define XDRPROC(f)	((xdrproc_t)(void (*)(void))(f))
 #define RETRY_MS	500
 
-static _Thread_local CLIENT *conn4, *conn6;
+/* What dracconn opened, so that dracsend can reconnect after a restart. */
+struct classic_conn {
+	CLIENT		*clnt;
+	char		*server;
+};
+
+static _Thread_local struct classic_conn conn4, conn6;
 
 static void
 set_msg(char **errmsg, const char *msg)
@@ -85,14 +91,15 @@ report(enum addstat status, char **errmsg)
 
 static int
 call_add(CLIENT *clnt, xdrproc_t encode, void *arg, int timeout_ms,
-    char **errmsg)
+    enum clnt_stat *stat, char **errmsg)
 {
 	enum addstat status = ADD_UNKOWN;
 	struct timeval total = ms_to_tv(timeout_ms > 0 ? timeout_ms :
 	    DRAC_DEFAULT_TIMEOUT_MS);
 
-	if (clnt_call(clnt, DRACPROC_ADD, encode, arg, XDRPROC(xdr_addstat),
-	    (caddr_t)&status, total) != RPC_SUCCESS) {
+	*stat = clnt_call(clnt, DRACPROC_ADD, encode, arg, XDRPROC(xdr_addstat),
+	    (caddr_t)&status, total);
+	if (*stat != RPC_SUCCESS) {
 		set_msg(errmsg, clnt_sperror(clnt, "call failed"));
 		return DRAC_ERR_CALL;
 	}
@@ -100,24 +107,22 @@ call_add(CLIENT *clnt, xdrproc_t encode, void *arg, int timeout_ms,
 }
 
 static int
-send_v4(CLIENT *clnt, unsigned long userip, int timeout_ms, char **errmsg)
+send_addr(CLIENT *clnt, unsigned long vers, const void *addr, int timeout_ms,
+    enum clnt_stat *stat, char **errmsg)
 {
-	struct drac_add_parm parm;
+	if (vers == DRACVERS) {
+		struct drac_add_parm parm;
 
-	parm.ip_addr = ntohl((uint32_t)userip);
-	return call_add(clnt, XDRPROC(xdr_drac_add_parm), &parm, timeout_ms,
-	    errmsg);
-}
+		parm.ip_addr = ntohl((uint32_t)*(const unsigned long *)addr);
+		return call_add(clnt, XDRPROC(xdr_drac_add_parm), &parm,
+		    timeout_ms, stat, errmsg);
+	} else {
+		struct drac_add_parm6 parm;
 
-static int
-send_v6(CLIENT *clnt, const unsigned char *userip6, int timeout_ms,
-    char **errmsg)
-{
-	struct drac_add_parm6 parm;
-
-	memcpy(parm.ip_addr6, userip6, sizeof(parm.ip_addr6));
-	return call_add(clnt, XDRPROC(xdr_drac_add_parm6), &parm, timeout_ms,
-	    errmsg);
+		memcpy(parm.ip_addr6, addr, sizeof(parm.ip_addr6));
+		return call_add(clnt, XDRPROC(xdr_drac_add_parm6), &parm,
+		    timeout_ms, stat, errmsg);
+	}
 }
 
 static int
@@ -125,15 +130,12 @@ auth_once(const char *server, unsigned long vers, const void *addr,
     int timeout_ms, char **errmsg)
 {
 	CLIENT *clnt = open_client(server, vers, timeout_ms, errmsg);
+	enum clnt_stat stat;
 	int rc;
 
 	if (clnt == NULL)
 		return DRAC_ERR_CREATE;
-	if (vers == DRACVERS)
-		rc = send_v4(clnt, *(const unsigned long *)addr, timeout_ms,
-		    errmsg);
-	else
-		rc = send_v6(clnt, addr, timeout_ms, errmsg);
+	rc = send_addr(clnt, vers, addr, timeout_ms, &stat, errmsg);
 	clnt_destroy(clnt);
 	return rc;
 }
@@ -150,28 +152,68 @@ dracauth6(char *server, unsigned char *userip6, char **errmsg)
 	return auth_once(server, DRACVERS6, userip6, 0, errmsg);
 }
 
-static int
-connect_to(CLIENT **slot, char *server, unsigned long vers, char **errmsg)
+static void
+drop(struct classic_conn *c)
 {
-	if (*slot != NULL) {
-		clnt_destroy(*slot);
-		*slot = NULL;
-	}
-	if ((*slot = open_client(server, vers, 0, errmsg)) == NULL)
+	if (c->clnt != NULL)
+		clnt_destroy(c->clnt);
+	free(c->server);
+	c->clnt = NULL;
+	c->server = NULL;
+}
+
+static int
+connect_to(struct classic_conn *c, char *server, unsigned long vers,
+    char **errmsg)
+{
+	drop(c);
+	if ((c->clnt = open_client(server, vers, 0, errmsg)) == NULL)
 		return -1;
+	if ((c->server = strdup(server ? server : "")) == NULL) {
+		drop(c);
+		set_msg(errmsg, "Out of memory");
+		return -1;
+	}
 	set_msg(errmsg, "Connect succeeded");
 	return 0;
 }
 
+/*
+ * A long-lived connection outlives dracd restarts: when the old port
+ * refuses, look the server up again once.  Timeouts are not retried, so
+ * the call stays bounded.
+ */
 static int
-disconnect(CLIENT **slot, char **errmsg)
+send_on(struct classic_conn *c, unsigned long vers, const void *addr,
+    char **errmsg)
 {
-	if (*slot == NULL) {
+	enum clnt_stat stat;
+	CLIENT *fresh;
+	int rc;
+
+	if (c->clnt == NULL) {
 		set_msg(errmsg, "Not connected");
 		return -1;
 	}
-	clnt_destroy(*slot);
-	*slot = NULL;
+	rc = send_addr(c->clnt, vers, addr, 0, &stat, errmsg);
+	if (rc != DRAC_ERR_CALL || (stat != RPC_CANTRECV &&
+	    stat != RPC_CANTSEND))
+		return rc;
+	if ((fresh = open_client(c->server, vers, 0, NULL)) == NULL)
+		return rc;
+	clnt_destroy(c->clnt);
+	c->clnt = fresh;
+	return send_addr(c->clnt, vers, addr, 0, &stat, errmsg);
+}
+
+static int
+disconnect(struct classic_conn *c, char **errmsg)
+{
+	if (c->clnt == NULL) {
+		set_msg(errmsg, "Not connected");
+		return -1;
+	}
+	drop(c);
 	set_msg(errmsg, "Disconnect succeeded");
 	return 0;
 }
@@ -191,21 +233,13 @@ dracconn6(char *server, char **errmsg)
 int
 dracsend(unsigned long userip, char **errmsg)
 {
-	if (conn4 == NULL) {
-		set_msg(errmsg, "Not connected");
-		return -1;
-	}
-	return send_v4(conn4, userip, 0, errmsg);
+	return send_on(&conn4, DRACVERS, &userip, errmsg);
 }
 
 int
 dracsend6(unsigned char *userip6, char **errmsg)
 {
-	if (conn6 == NULL) {
-		set_msg(errmsg, "Not connected");
-		return -1;
-	}
-	return send_v6(conn6, userip6, 0, errmsg);
+	return send_on(&conn6, DRACVERS6, userip6, errmsg);
 }
 
 int

@@ -166,6 +166,27 @@ out:
 	return rc;
 }
 
+/*
+ * Taking over a live daemon's registration would silently cut it off from
+ * its clients, so ask: a registered program that answers a null call is
+ * someone else's.
+ */
+static int
+another_dracd_serving(void)
+{
+	struct timeval timeout = { 1, 0 };
+	CLIENT *clnt = clnt_create_timed("127.0.0.1", DRACPROG, DRACVERS,
+	    "udp", &timeout);
+	enum clnt_stat stat;
+
+	if (clnt == NULL)
+		return 0;
+	stat = clnt_call(clnt, NULLPROC, XDRPROC(xdr_void), NULL,
+	    XDRPROC(xdr_void), NULL, timeout);
+	clnt_destroy(clnt);
+	return stat == RPC_SUCCESS;
+}
+
 int
 service_start(struct dracd *d, char *err, size_t errsize)
 {
@@ -179,6 +200,11 @@ service_start(struct dracd *d, char *err, size_t errsize)
 	if (!rpc_control(RPC_SVC_CONNMAXREC_SET, &maxrec)) {
 		snprintf(err, errsize, "cannot make TCP transports "
 		    "non-blocking");
+		return -1;
+	}
+	if (another_dracd_serving()) {
+		snprintf(err, errsize, "another dracd is registered with "
+		    "rpcbind and answering; stop it first");
 		return -1;
 	}
 	/* A stale registration from an earlier run would misdirect clients. */

@@ -5,6 +5,7 @@
  *   classic auth SERVER IPV4          dracauth
  *   classic auth6 SERVER IPV6         dracauth6
  *   classic session SERVER IPV4...    dracconn, dracsend each, dracdisc
+ *                                     (an argument "sleep:N" sleeps N s)
  *   classic session6 SERVER IPV6...   the same over version 2
  *   classic text SERVER ADDRESS       dracauth_str
  *   classic unconnected               dracsend/dracdisc without dracconn
@@ -12,7 +13,9 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int dracauth(char *, unsigned long, char **);
 int dracconn(char *, char **);
@@ -57,8 +60,13 @@ main(int argc, char *argv[])
 	} else if (argc >= 4 && strcmp(argv[1], "session") == 0) {
 		if (CALL(dracconn(argv[2], &err)) != 0)
 			return 9;
-		for (int i = 3; i < argc; i++)
+		for (int i = 3; i < argc; i++) {
+			if (strncmp(argv[i], "sleep:", 6) == 0) {
+				sleep((unsigned)atoi(argv[i] + 6));
+				continue;
+			}
 			rc = CALL(dracsend(inet_addr(argv[i]), &err));
+		}
 		CALL(dracdisc(&err));
 	} else if (argc >= 4 && strcmp(argv[1], "session6") == 0) {
 		if (CALL(dracconn6(argv[2], &err)) != 0)

@@ -55,6 +55,10 @@ for netid in udp tcp udp6 tcp6; do
 done
 check "null procedure answers (udp)" rpcinfo -T udp 127.0.0.1 900101 2
 check "null procedure answers (tcp6)" rpcinfo -T tcp6 ::1 900101 1
+out=$("$DRACD" -f -a "$T/dracd.allow" "$T/second.db" 2>&1); rc=$?
+check "a second dracd refuses to start" [ $rc -ne 0 ]
+check "second dracd says why" grep -q "another dracd" <<<"$out"
+check "first dracd still registered and serving" rpcinfo -T udp 127.0.0.1 900101 1
 
 echo "== classic API"
 t0=$(now)
@@ -91,6 +95,16 @@ sleep 1.1
 v2=$(map_value 192.0.2.10)
 check "re-add renews the expiry ($v1 -> $v2)" [ "$v2" -gt "$v1" ]
 check "renewal logged" log_has "renewed 192.0.2.10"
+
+echo "== a long-lived connection survives a dracd restart"
+"$CLASSIC" session 127.0.0.1 192.0.2.15 sleep:2 192.0.2.16 > "$T/session.out" &
+sess=$!
+sleep 0.5
+stop_dracd
+start_dracd -e 4s -a "$T/dracd.allow" "$MAP" || exit 1
+wait $sess
+check "dracsend after restart reconnects" [ "$(grep -c '^rc=0 msg=Server reports add succeeded' "$T/session.out")" -eq 2 ]
+check "192.0.2.16 added after the restart" map_has "$MAP" 192.0.2.16
 
 echo "== refused addresses"
 for a in 0.0.0.0 255.255.255.255 224.0.0.1 :: ff02::1; do

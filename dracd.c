@@ -138,19 +138,22 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 	addr_format(client, ctext, sizeof(ctext));
 	if (!allow_permits(&d->allow, notifier)) {
 		d->stats.denied++;
-		log_warnx("denied: %s may not add addresses (not in %s); "
-		    "%s not added", ntext, d->allow_path, ctext);
+		if (log_limit_allow(&d->limit_denied, clock_mono_ms()))
+			log_warnx("denied: %s may not add addresses (not in "
+			    "%s); %s not added", ntext, d->allow_path, ctext);
 		return ADD_PERM;
 	}
 	if ((why = addr_unusable(client)) != NULL) {
 		d->stats.refused++;
-		log_warnx("refused: %s from %s: %s, never a mail client",
-		    ctext, ntext, why);
+		if (log_limit_allow(&d->limit_refused, clock_mono_ms()))
+			log_warnx("refused: %s from %s: %s, never a mail "
+			    "client", ctext, ntext, why);
 		return ADD_PERM;
 	}
 	if ((code = map_begin(&d->map)) != 0) {
 		d->stats.errors++;
-		log_map_error("lock", code);
+		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
+			log_map_error("lock", code);
 		return ADD_SYSERR;
 	}
 	code = map_put(&d->map, client, expires);
@@ -163,7 +166,8 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 		map_del(&d->map, client);
 		map_commit(&d->map);
 		d->stats.errors++;
-		log_warnx("cannot add %s: out of memory", ctext);
+		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
+			log_warnx("cannot add %s: out of memory", ctext);
 		return ADD_SYSERR;
 	}
 	if (code == 0)
@@ -172,8 +176,9 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 		map_commit(&d->map);
 	if (code != 0) {
 		d->stats.errors++;
-		log_warnx("cannot write %s to %s: %s", ctext, d->map.path,
-		    db_strerror(code));
+		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
+			log_warnx("cannot write %s to %s: %s", ctext,
+			    d->map.path, db_strerror(code));
 		return ADD_SYSERR;
 	}
 	if (renewed)
@@ -346,14 +351,14 @@ event_loop(struct dracd *d)
 		int64_t now = clock_mono_ms();
 		int more = expire_due(d, now);
 		struct table_entry *first = table_first(&d->table);
-		int timeout = -1, nready;
+		int timeout, nready;
 		size_t n = (size_t)svc_max_pollfd + 1;
 
-		if (more)
-			timeout = 0;
-		else if (first != NULL)
-			timeout = first->deadline - now > INT_MAX ? INT_MAX :
-			    (int)(first->deadline - now);
+		int64_t wait = service_maintain(now);
+
+		if (first != NULL && first->deadline - now < wait)
+			wait = first->deadline - now;
+		timeout = more ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;
 		if (n > nfds_alloc) {
 			struct pollfd *p = realloc(fds, n * sizeof(*p));
 
@@ -396,6 +401,9 @@ main(int argc, char *argv[])
 
 	memset(&d, 0, sizeof(d));
 	d.ttl = DEFAULT_TTL;
+	d.limit_denied.what = "denied requests";
+	d.limit_refused.what = "refused addresses";
+	d.limit_errors.what = "map errors";
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
 	while ((ch = getopt(argc, argv, "a:de:fim:n")) != -1) {

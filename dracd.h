@@ -7,6 +7,7 @@
 #include "addr.h"
 #include "allow.h"
 #include "drac_prot.h"
+#include "log.h"
 #include "mapdb.h"
 #include "table.h"
 
@@ -20,6 +21,7 @@ struct dracd {
 		uint64_t	 adds, renewals, denied, refused, errors,
 				 expired;
 	} stats;
+	struct log_limit	 limit_denied, limit_refused, limit_errors;
 };
 
 /* Clocks: expiry runs on monotonic time, the map holds wall-clock time. */
@@ -35,5 +37,10 @@ int	service_start(struct dracd *, char *err, size_t errsize);
 void	service_stop(void);
 /* Called with poll()'s results for the first svc_max_pollfd entries. */
 void	service_dispatch(struct pollfd *, int nready);
+/*
+ * Periodic upkeep (re-registering with a restarted rpcbind); returns the
+ * milliseconds until it wants to run again.
+ */
+int64_t	service_maintain(int64_t now_ms);
 
 #endif

@@ -84,6 +84,26 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+int
+log_limit_allow(struct log_limit *l, long long now_ms)
+{
+	if (now_ms - l->window_start >= LOG_LIMIT_WINDOW_MS) {
+		if (l->suppressed > 0)
+			log_warnx("%lu more %s not logged in the last %d s",
+			    l->suppressed, l->what,
+			    (int)((now_ms - l->window_start) / 1000));
+		l->window_start = now_ms;
+		l->logged = 0;
+		l->suppressed = 0;
+	}
+	if (l->logged < LOG_LIMIT_LINES) {
+		l->logged++;
+		return 1;
+	}
+	l->suppressed++;
+	return 0;
+}
+
 const char *
 log_escape(const char *s, char *buf, unsigned long bufsize)
 {

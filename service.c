@@ -13,6 +13,7 @@
 
 #include <rpc/rpc.h>
 #include <rpc/rpc_com.h>
+#include <rpc/rpcb_clnt.h>
 
 #include "dracd.h"
 #include "log.h"
@@ -31,12 +32,25 @@ struct datagram_fd {
 	unsigned	length;
 };
 
+#define MAX_TRANSPORTS	 4
+/* rpcbind forgets us when it restarts without -w: look every few seconds. */
+#define REGISTRATION_CHECK_MS	3000
+
+struct transport {
+	SVCXPRT			*xprt;
+	struct netconfig	*nconf;
+};
+
 /* Owned by the event loop; set once by service_start. */
 static struct {
 	struct dracd		*dracd;
 	struct datagram_fd	 dgram[MAX_DATAGRAM_FDS];
 	int			 ndgram;
+	struct transport	 transports[MAX_TRANSPORTS];
+	int			 ntransports;
 	int			 registered;
+	int64_t			 next_check;
+	int			 rpcbind_lost;
 } service;
 
 struct v1_args {
@@ -160,6 +174,11 @@ start_transport(const char *netid, char *err, size_t errsize)
 	if (nconf->nc_semantics == NC_TPI_CLTS &&
 	    service.ndgram < MAX_DATAGRAM_FDS)
 		service.dgram[service.ndgram++].fd = xprt->xp_fd;
+	if (service.ntransports < MAX_TRANSPORTS) {
+		service.transports[service.ntransports].xprt = xprt;
+		service.transports[service.ntransports++].nconf = nconf;
+		return 0;
+	}
 	rc = 0;
 out:
 	freenetconfigent(nconf);
@@ -234,6 +253,68 @@ service_stop(void)
 		svc_unreg(DRACPROG, DRACVERS6);
 		service.registered = 0;
 	}
+}
+
+static int
+still_registered(void)
+{
+	struct timeval timeout = { 0, 300000 };
+	CLIENT *clnt = clnt_create_timed("127.0.0.1", DRACPROG, DRACVERS,
+	    "udp", &timeout);
+
+	if (clnt != NULL) {
+		clnt_destroy(clnt);
+		return 1;
+	}
+	return rpc_createerr.cf_stat == RPC_PROGNOTREGISTERED ? 0 : -1;
+}
+
+static void
+reregister(void)
+{
+	int failed = 0;
+
+	for (int i = 0; i < service.ntransports; i++) {
+		struct transport *t = &service.transports[i];
+
+		if (!rpcb_set(DRACPROG, DRACVERS, t->nconf, &t->xprt->xp_ltaddr) ||
+		    !rpcb_set(DRACPROG, DRACVERS6, t->nconf,
+		    &t->xprt->xp_ltaddr))
+			failed++;
+	}
+	if (failed)
+		log_warnx("rpcbind lost our registration; re-registering "
+		    "failed for %d of %d transports", failed,
+		    service.ntransports);
+	else
+		log_warnx("rpcbind lost our registration (restarted?); "
+		    "registered again");
+}
+
+int64_t
+service_maintain(int64_t now_ms)
+{
+	if (now_ms < service.next_check)
+		return service.next_check - now_ms;
+	switch (still_registered()) {
+	case 1:
+		if (service.rpcbind_lost)
+			log_info("rpcbind answers again");
+		service.rpcbind_lost = 0;
+		break;
+	case 0:
+		service.rpcbind_lost = 0;
+		reregister();
+		break;
+	default:
+		if (!service.rpcbind_lost)
+			log_warnx("rpcbind does not answer; clients cannot "
+			    "find dracd until it is back");
+		service.rpcbind_lost = 1;
+		break;
+	}
+	service.next_check = now_ms + REGISTRATION_CHECK_MS;
+	return REGISTRATION_CHECK_MS;
 }
 
 void

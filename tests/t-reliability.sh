@@ -1,0 +1,63 @@
+#!/bin/bash
+# Faults: rpcbind restarted, a full disk, a flood from a stranger.
+source "$(dirname "$0")/lib.sh"
+enter_namespace "$@"
+
+MAP=$T/map.db
+log_count() { grep -c -- "$1" "$T/dracd.log"; }
+
+start_rpcbind || exit 1
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+
+echo "== rpcbind restarted without its registrations"
+kill -9 "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
+rm -f /run/rpcbind/*.xdr
+rpcbind -f &
+PIDS[0]=$!
+wait_for "rpcbind" 'rpcinfo -T udp 127.0.0.1 100000 4'
+check "registrations are gone at first" bash -c "! rpcinfo 127.0.0.1 | grep -q 900101"
+wait_for "re-registration" 'rpcinfo -T udp 127.0.0.1 900101 1' 8
+check "dracd registered again by itself" rpcinfo -T udp 127.0.0.1 900101 2
+check "re-registration logged" grep -q "registered again" "$T/dracd.log"
+check "clients work again" "$DRACCTL" -q add 192.0.2.1
+check "IPv6 clients too" "$DRACCTL" -q -s ::1 add 2001:db8::1
+stop_dracd
+
+echo "== disk full"
+mkdir -p "$T/small"
+mount -t tmpfs -o size=512k tmpfs "$T/small"
+start_dracd -a "$TOP/dracd.allow" "$T/small/map.db" || exit 1
+"$DRACCTL" -q add 192.0.2.2
+dd if=/dev/zero of="$T/small/filler" bs=4k 2>/dev/null
+out=$(python3 "$TOP/tests/rpcload.py" 3000 10.9.0.1)
+echo "full disk: $out"
+fails=$(sed -n 's/.*2=\([0-9]*\).*/\1/p' <<<"$out")
+check "adds on a full disk fail with ADD_SYSERR ($out)" [ "${fails:-0}" -gt 1000 ]
+check "no add on a full disk answered wrongly or not at all" \
+    bash -c "! grep -Eq '(^| )(1|3|none)=' <<<'$out'"
+lines=$(log_count "cannot write")
+check "errors logged without flooding ($lines lines)" [ "$lines" -ge 1 -a "$lines" -le 10 ]
+check "still answering on a full disk" rpcinfo -T udp 127.0.0.1 900101 1
+rm -f "$T/small/filler"
+check "recovers once space is freed" "$DRACCTL" -q add 192.0.2.3
+check "new entry in the map" map_has "$T/small/map.db" 192.0.2.3
+check "entry from before the disk filled is intact" map_has "$T/small/map.db" 192.0.2.2
+check "map verifies" db5.3_verify -q "$T/small/map.db"
+stop_dracd
+umount "$T/small"
+
+echo "== flood from a notifier that is not allowed"
+printf '10.0.0.0/8\n' > "$T/stranger.allow"
+start_dracd -a "$T/stranger.allow" "$MAP" || exit 1
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$DRACD_PID/status")
+entries0=$(map_dump "$MAP" | wc -l)
+out=$(python3 "$TOP/tests/rpcload.py" 5000 192.0.2.100)
+check "every flooded request denied ($out)" [ "$out" = "1=5000" ]
+rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$DRACD_PID/status")
+check "memory flat under the flood ($rss0 kB -> $rss1 kB)" [ $((rss1 - rss0)) -lt 1024 ]
+lines=$(log_count "denied:")
+check "denials logged without flooding ($lines lines)" [ "$lines" -le 10 ]
+check "nothing written by the flood" [ "$(map_dump "$MAP" | wc -l)" -eq "$entries0" ]
+stop_dracd
+
+finish

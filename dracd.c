@@ -464,6 +464,18 @@ main(int argc, char *argv[])
 		seed = (uint64_t)clock_mono_ms() ^ (uint64_t)getpid();
 	if (table_init(&d.table, seed) == -1)
 		err(1, "table");
+	if (!truncate) {
+		char report[PATH_MAX + 256];
+
+		switch (map_repair(map_path, &format, report, sizeof(report),
+		    errbuf, sizeof(errbuf))) {
+		case -1:
+			errx(1, "%s", errbuf);
+		case 1:
+			log_warnx("%s", report);
+			break;
+		}
+	}
 	if (map_open(&d.map, map_path, &format, truncate, errbuf,
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);

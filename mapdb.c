@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,227 @@ map_open(struct map *m, const char *path, const struct map_format *format,
 	return 0;
 }
 
+static void
+fill_dbt(DBT *d, void *data, size_t size)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = data;
+	d->size = (u_int32_t)size;
+}
+
+static int
+parse_value(const DBT *v, int64_t *out)
+{
+	char buf[32];
+	size_t size = v->size;
+	char *end;
+
+	if (size > 0 && ((const char *)v->data)[size - 1] == '\0')
+		size--;
+	if (size == 0 || size >= sizeof(buf))
+		return -1;
+	memcpy(buf, v->data, size);
+	buf[size] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return -1;
+	errno = 0;
+	*out = strtoll(buf, &end, 10);
+	return *end != '\0' || errno ? -1 : 0;
+}
+
+static int
+key_in_format(const struct map_format *f, const struct drac_addr *a,
+    const DBT *k)
+{
+	char keys[2][ADDR_TEXT_MAX];
+	size_t lens[2];
+	int n = map_format_keys(f, a, keys, lens);
+
+	for (int i = 0; i < n; i++)
+		if (lens[i] == k->size && memcmp(keys[i], k->data, k->size) == 0)
+			return 1;
+	return 0;
+}
+
+/* Berkeley DB's magic numbers, at byte 12 of the metadata page. */
+#define DB_MAGIC_HASH	0x061561
+#define DB_MAGIC_BTREE	0x053162
+
+static int
+looks_like_db(const char *path)
+{
+	unsigned char meta[16];
+	uint32_t le, be;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd == -1)
+		return 0;
+	n = pread(fd, meta, sizeof(meta), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(meta))
+		return 0;
+	le = (uint32_t)meta[12] | (uint32_t)meta[13] << 8 |
+	    (uint32_t)meta[14] << 16 | (uint32_t)meta[15] << 24;
+	be = (uint32_t)meta[15] | (uint32_t)meta[14] << 8 |
+	    (uint32_t)meta[13] << 16 | (uint32_t)meta[12] << 24;
+	return le == DB_MAGIC_HASH || le == DB_MAGIC_BTREE ||
+	    be == DB_MAGIC_HASH || be == DB_MAGIC_BTREE;
+}
+
+static int
+hex_line(const char *line, size_t len, DBT *out, unsigned char *buf,
+    size_t bufsize)
+{
+	size_t n = 0;
+
+	if (len < 1 || line[0] != ' ' || (len - 1) % 2 != 0 ||
+	    (len - 1) / 2 > bufsize)
+		return -1;
+	for (size_t i = 1; i < len; i += 2) {
+		unsigned hi, lo;
+
+		if (sscanf(line + i, "%1x%1x", &hi, &lo) != 2)
+			return -1;
+		buf[n++] = (unsigned char)(hi << 4 | lo);
+	}
+	fill_dbt(out, buf, n);
+	return 0;
+}
+
+/*
+ * Writes salvager output (db_dump format, hex) into db; counts pairs.
+ * The aggressive pass can pair a key with the wrong item, so from it only
+ * pairs that look like ours (an address and a number) are taken.
+ */
+static int
+load_salvage(DB *db, char *text, int only_ours, size_t *count)
+{
+	unsigned char kbuf[256], vbuf[256];
+	char *line, *save = NULL;
+	int in_data = 0, have_key = 0, ret;
+	DBT k, v;
+
+	*count = 0;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		size_t len = strlen(line);
+
+		if (strcmp(line, "HEADER=END") == 0) {
+			in_data = 1;
+			have_key = 0;
+			continue;
+		}
+		if (strcmp(line, "DATA=END") == 0) {
+			in_data = 0;
+			continue;
+		}
+		if (!in_data)
+			continue;
+		if (!have_key) {
+			have_key = hex_line(line, len, &k, kbuf,
+			    sizeof(kbuf)) == 0;
+			continue;
+		}
+		have_key = 0;
+		if (hex_line(line, len, &v, vbuf, sizeof(vbuf)) == -1)
+			continue;
+		if (only_ours) {
+			struct drac_addr a;
+			int64_t expires;
+
+			if (map_parse_key(k.data, k.size, &a) == -1 ||
+			    parse_value(&v, &expires) == -1)
+				continue;
+		}
+		if ((ret = db->put(db, NULL, &k, &v, DB_NOOVERWRITE)) == 0)
+			(*count)++;
+		else if (ret != DB_KEYEXIST)
+			return ret;
+	}
+	return 0;
+}
+
+static int
+salvage_pass(DB *into, const char *path, int aggressive, size_t *count)
+{
+	char *dump = NULL;
+	size_t dumplen = 0, n = 0;
+	FILE *out = open_memstream(&dump, &dumplen);
+	DB *db;
+	int ret;
+
+	if (out == NULL)
+		return errno;
+	if ((ret = db_create(&db, NULL, 0)) != 0) {
+		fclose(out);
+		free(dump);
+		return ret;
+	}
+	db->set_errcall(db, db_message);
+	/* It reports the damage it found; what it wrote is what we want. */
+	db->verify(db, path, NULL, out, DB_SALVAGE |
+	    (aggressive ? DB_AGGRESSIVE : 0));
+	fclose(out);
+	ret = load_salvage(into, dump, aggressive, &n);
+	free(dump);
+	*count += n;
+	return ret;
+}
+
+int
+map_repair(const char *path, const struct map_format *format, char *report,
+    size_t reportsize, char *err, size_t errsize)
+{
+	char tmp[PATH_MAX], kept[PATH_MAX];
+	size_t count = 0;
+	DB *db;
+	int ret;
+
+	if (access(path, F_OK) == -1)
+		return 0;
+	if (!looks_like_db(path)) {
+		snprintf(err, errsize, "%s: not a Berkeley DB file; refusing "
+		    "to touch it", path);
+		return -1;
+	}
+	if ((ret = db_create(&db, NULL, 0)) != 0) {
+		set_err(err, errsize, path, ret);
+		return -1;
+	}
+	db->set_errcall(db, db_message);
+	if (db->verify(db, path, NULL, NULL, 0) == 0)
+		return 0;
+
+	/* Damaged: salvage every readable pair, carefully, then boldly. */
+	snprintf(tmp, sizeof(tmp), "%s.salvage.%ld", path, (long)getpid());
+	snprintf(kept, sizeof(kept), "%s.damaged.%lld", path,
+	    (long long)time(NULL));
+	unlink(tmp);
+	if ((ret = db_create(&db, NULL, 0)) == 0) {
+		db->set_errcall(db, db_message);
+		ret = db->open(db, NULL, tmp, NULL, format->type,
+		    DB_CREATE | DB_EXCL, 0644);
+		for (int pass = 0; ret == 0 && pass < 2; pass++)
+			ret = salvage_pass(db, path, pass == 1, &count);
+		if (ret == 0)
+			ret = db->sync(db, 0);
+		db->close(db, 0);
+	}
+	if (ret == 0 && (chmod(tmp, 0644) == -1 || link(path, kept) == -1 ||
+	    rename(tmp, path) == -1))
+		ret = errno;
+	if (ret != 0) {
+		set_err(err, errsize, path, ret);
+		unlink(tmp);
+		return -1;
+	}
+	snprintf(report, reportsize, "%s failed verification: salvaged %zu "
+	    "entries into a new map; the damaged file is kept as %s", path,
+	    count, kept);
+	return 1;
+}
+
 int
 map_check(const char *path, const struct map_format *format, char *err,
     size_t errsize)
@@ -361,14 +583,6 @@ map_commit(struct map *m)
 	return ret;
 }
 
-static void
-fill_dbt(DBT *d, void *data, size_t size)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = data;
-	d->size = (u_int32_t)size;
-}
-
 int
 map_put(struct map *m, const struct drac_addr *a, int64_t expires)
 {
@@ -408,40 +622,6 @@ map_del(struct map *m, const struct drac_addr *a)
 			rc = ret;
 	}
 	return rc;
-}
-
-static int
-parse_value(const DBT *v, int64_t *out)
-{
-	char buf[32];
-	size_t size = v->size;
-	char *end;
-
-	if (size > 0 && ((const char *)v->data)[size - 1] == '\0')
-		size--;
-	if (size == 0 || size >= sizeof(buf))
-		return -1;
-	memcpy(buf, v->data, size);
-	buf[size] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
-		return -1;
-	errno = 0;
-	*out = strtoll(buf, &end, 10);
-	return *end != '\0' || errno ? -1 : 0;
-}
-
-static int
-key_in_format(const struct map_format *f, const struct drac_addr *a,
-    const DBT *k)
-{
-	char keys[2][ADDR_TEXT_MAX];
-	size_t lens[2];
-	int n = map_format_keys(f, a, keys, lens);
-
-	for (int i = 0; i < n; i++)
-		if (lens[i] == k->size && memcmp(keys[i], k->data, k->size) == 0)
-			return 1;
-	return 0;
 }
 
 int

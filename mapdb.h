@@ -44,6 +44,15 @@ int	map_parse_key(const void *, size_t, struct drac_addr *);
 int	map_open(struct map *, const char *, const struct map_format *,
 	    int truncate, char *err, size_t errsize);
 void	map_close(struct map *);
+/*
+ * Checks the map with Berkeley DB's verifier.  A damaged map is salvaged:
+ * what can be read is written into a new map that replaces it, and the
+ * damaged file is kept beside it.  Returns 0 if the map was intact or
+ * absent, 1 if it was salvaged (details in report), -1 on error (in err).
+ * A file that is not Berkeley DB at all is an error, never replaced.
+ */
+int	map_repair(const char *, const struct map_format *, char *report,
+	    size_t reportsize, char *err, size_t errsize);
 /* What -n does: would map_open succeed?  Changes nothing. */
 int	map_check(const char *, const struct map_format *, char *, size_t);
 /*

@@ -2,10 +2,12 @@
 """Send COUNT version-1 adds over UDP, one after the other, and count the
 answers by status.
 
-usage: rpcload.py COUNT FIRST_ADDRESS [VERS]
+usage: rpcload.py COUNT FIRST_ADDRESS [ACKED_FILE]
 
 Addresses run up from FIRST_ADDRESS (IPv4).  Prints e.g.
-"0=1500 2=500 none=0" (status=count; none = no answer within 2 s).
+"0=1500 2=500" (status=count; none = no answer within 2 s).  With
+ACKED_FILE, each address the server acknowledged (status 0) is appended
+to it as it is acknowledged, so the list survives the server's death.
 """
 import ipaddress
 import socket
@@ -32,6 +34,7 @@ def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
     counts = {}
+    acked = open(sys.argv[3], "a", buffering=1) if len(sys.argv) > 3 else None
     for i in range(count):
         msg = struct.pack(">11I", i + 1, 0, 2, 900101, 1, 1, 0, 0, 0, 0,
                           first + i)
@@ -42,9 +45,13 @@ def main():
                 if struct.unpack(">I", data[:4])[0] == i + 1:
                     break
             key = str(struct.unpack(">i", data[-4:])[0])
-        except socket.timeout:
+        except (socket.timeout, ConnectionRefusedError):
             key = "none"
+            if acked:
+                break
         counts[key] = counts.get(key, 0) + 1
+        if acked and key == "0":
+            acked.write("%s\n" % ipaddress.IPv4Address(first + i))
     print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
 
 

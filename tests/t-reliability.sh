@@ -60,4 +60,55 @@ check "denials logged without flooding ($lines lines)" [ "$lines" -le 10 ]
 check "nothing written by the flood" [ "$(map_dump "$MAP" | wc -l)" -eq "$entries0" ]
 stop_dracd
 
+echo "== kill -9 under load, at random moments"
+: > "$T/acked"
+rm -f "$MAP"
+iterations=${KILL_ITERATIONS:-25}
+bad_verify=0 missing=0
+for it in $(seq 1 "$iterations"); do
+	start_dracd -a "$TOP/dracd.allow" "$MAP" || { bad_verify=$((bad_verify + 1)); break; }
+	python3 "$TOP/tests/rpcload.py" 100000 "10.$((it / 200)).$((it % 200)).1" "$T/acked" >/dev/null &
+	load=$!
+	before=$(wc -l < "$T/acked")
+	wait_for "load" "[ \$(wc -l < '$T/acked') -gt $before ]"
+	sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+	kill -9 "$DRACD_PID"
+	wait "$DRACD_PID" 2>/dev/null
+	wait "$load" 2>/dev/null
+	db5.3_verify -q "$MAP" || bad_verify=$((bad_verify + 1))
+done
+check "map verifies after each of $iterations kill -9s (failures: $bad_verify)" [ $bad_verify -eq 0 ]
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+map_dump "$MAP" | cut -d= -f1 | sort > "$T/present"
+sort -u "$T/acked" > "$T/acked.sorted"
+missing=$(comm -23 "$T/acked.sorted" "$T/present" | wc -l)
+check "every acknowledged address survives ($(wc -l < "$T/acked.sorted") acked, $missing missing)" \
+    [ "$missing" -eq 0 -a "$(wc -l < "$T/acked.sorted")" -gt 100 ]
+check "restart reloads them all" grep -q "reloaded $(wc -l < "$T/present") live entries" "$T/dracd.log"
+stop_dracd
+
+echo "== a damaged map is salvaged at startup"
+cp "$MAP" "$T/before.db"
+size=$(stat -c %s "$MAP")
+dd if=/dev/urandom of="$MAP" bs=512 seek=$((size / 512 / 2)) count=4 conv=notrunc 2>/dev/null
+: > "$T/dracd.log"
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+check "damage logged" grep -q "failed verification: salvaged" "$T/dracd.log"
+check "damaged file kept" bash -c "ls '$MAP'.damaged.* >/dev/null"
+check "new map verifies" db5.3_verify -q "$MAP"
+kept=$(map_dump "$MAP" | wc -l)
+total=$(wc -l < "$T/present")
+check "most entries salvaged ($kept of $total)" [ "$kept" -gt $((total / 2)) ]
+map_dump "$MAP" | sort > "$T/salvaged"
+map_dump "$T/before.db" | sort > "$T/before"
+check "every salvaged entry is a real one, with its value" \
+    [ "$(comm -23 "$T/salvaged" "$T/before" | wc -l)" -eq 0 ]
+check "serving after salvage" "$DRACCTL" -q add 192.0.2.99
+stop_dracd
+echo "not a database" > "$T/junk.db"
+out=$("$DRACD" -f -a "$TOP/dracd.allow" "$T/junk.db" 2>&1); rc=$?
+check "a file that is not Berkeley DB is refused" [ $rc -ne 0 ]
+check "and left untouched" [ "$(cat "$T/junk.db")" = "not a database" ]
+check "with a clear message" grep -q "not a Berkeley DB file" <<<"$out"
+
 finish

@@ -369,16 +369,21 @@ load_salvage(DB *db, char *text, int only_ours, size_t *count)
 			continue;
 		if (only_ours) {
 			struct drac_addr a;
-			int64_t expires;
+			int64_t expires, have;
+			DBT old;
 
 			if (map_parse_key(k.data, k.size, &a) == -1 ||
 			    parse_value(&v, &expires) == -1)
 				continue;
+			/* Stale copies linger in pages: the latest expiry wins. */
+			memset(&old, 0, sizeof(old));
+			if (db->get(db, NULL, &k, &old, 0) == 0 &&
+			    (parse_value(&old, &have) == -1 || have >= expires))
+				continue;
 		}
-		if ((ret = db->put(db, NULL, &k, &v, DB_NOOVERWRITE)) == 0)
-			(*count)++;
-		else if (ret != DB_KEYEXIST)
+		if ((ret = db->put(db, NULL, &k, &v, 0)) != 0)
 			return ret;
+		(*count)++;
 	}
 	return 0;
 }

@@ -30,6 +30,7 @@
 #define DEFAULT_ALLOW	"/etc/mail/dracd.allow"
 #define DEFAULT_TTL	(30 * 60)
 #define MAX_TTL		(366 * 24 * 3600)
+#define DEFAULT_MAX_ENTRIES	10000000
 /* Expiring in slices keeps adds flowing while many entries expire at once. */
 #define EXPIRE_SLICE	256
 
@@ -39,7 +40,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-e expire] "
-	    "[-m mapformat] [dbfile]\n");
+	    "[-M maxentries] [-m mapformat] [dbfile]\n");
 	exit(64);
 }
 
@@ -149,6 +150,15 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 			log_warnx("refused: %s from %s: %s, never a mail "
 			    "client", ctext, ntext, why);
 		return ADD_PERM;
+	}
+	/* Never evict a live entry to make room: refuse the new one. */
+	if (table_count(&d->table) >= d->max_entries &&
+	    table_find(&d->table, client) == NULL) {
+		d->stats.errors++;
+		if (log_limit_allow(&d->limit_full, clock_mono_ms()))
+			log_warnx("table full (%zu entries, -M): %s from %s not "
+			    "added", d->max_entries, ctext, ntext);
+		return ADD_SYSERR;
 	}
 	if ((code = map_begin(&d->map)) != 0) {
 		d->stats.errors++;
@@ -299,6 +309,10 @@ reload_map(struct dracd *d)
 		    r.failed);
 	log_info("reloaded %lu live entries from %s, removed %lu expired",
 	    r.kept, d->map.path, r.dropped);
+	if (table_count(&d->table) > d->max_entries)
+		log_warnx("the map holds %zu live entries, more than -M %zu: "
+		    "all kept, new addresses refused until they expire",
+		    table_count(&d->table), d->max_entries);
 }
 
 /* A bad new allow file leaves the old one in force. */
@@ -398,15 +412,19 @@ main(int argc, char *argv[])
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
 	int defaulted;
 	uint64_t seed;
+	unsigned long long max;
+	char *end;
 
 	memset(&d, 0, sizeof(d));
 	d.ttl = DEFAULT_TTL;
 	d.limit_denied.what = "denied requests";
 	d.limit_refused.what = "refused addresses";
 	d.limit_errors.what = "map errors";
+	d.limit_full.what = "adds refused by -M";
+	d.max_entries = DEFAULT_MAX_ENTRIES;
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
-	while ((ch = getopt(argc, argv, "a:de:fim:n")) != -1) {
+	while ((ch = getopt(argc, argv, "a:de:fiM:m:n")) != -1) {
 		switch (ch) {
 		case 'a':
 			d.allow_path = optarg;
@@ -425,6 +443,15 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			truncate = 1;
+			break;
+		case 'M':
+			errno = 0;
+			max = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno || max == 0 || max > UINT32_MAX)
+				errx(64, "bad -M \"%s\": want a number of entries "
+				    "from 1 to %u", optarg, UINT32_MAX);
+			d.max_entries = (size_t)max;
 			break;
 		case 'm':
 			if (map_format_parse(optarg, &format, &why) == -1)

@@ -17,11 +17,13 @@ struct dracd {
 	struct allow_list	 allow;
 	const char		*allow_path;
 	int64_t			 ttl;		/* seconds */
+	size_t			 max_entries;	/* new adds beyond it fail */
 	struct {
 		uint64_t	 adds, renewals, denied, refused, errors,
 				 expired;
 	} stats;
-	struct log_limit	 limit_denied, limit_refused, limit_errors;
+	struct log_limit	 limit_denied, limit_refused, limit_errors,
+				 limit_full;
 };
 
 /* Clocks: expiry runs on monotonic time, the map holds wall-clock time. */

@@ -60,6 +60,15 @@ check "denials logged without flooding ($lines lines)" [ "$lines" -le 10 ]
 check "nothing written by the flood" [ "$(map_dump "$MAP" | wc -l)" -eq "$entries0" ]
 stop_dracd
 
+echo "== a cap on entries (-M)"
+start_dracd -i -M 5 -a "$TOP/dracd.allow" "$T/capped.db" || exit 1
+out=$(python3 "$TOP/tests/rpcload.py" 8 192.0.2.1)
+check "adds beyond -M fail with ADD_SYSERR ($out)" [ "$out" = "0=5 2=3" ]
+check "renewing a live entry still works at the cap" "$DRACCTL" -q add 192.0.2.3
+check "the cap is logged" grep -q "table full (5 entries" "$T/dracd.log"
+check "nothing evicted" [ "$(map_dump "$T/capped.db" | wc -l)" -eq 5 ]
+stop_dracd
+
 echo "== kill -9 under load, at random moments"
 : > "$T/acked"
 rm -f "$MAP"

@@ -332,16 +332,19 @@ hex_line(const char *line, size_t len, DBT *out, unsigned char *buf,
 
 /*
  * Writes salvager output (db_dump format, hex) into db; counts pairs.
- * The aggressive pass can pair a key with the wrong item, so from it only
- * pairs that look like ours (an address and a number) are taken.
+ * The salvager can pair a key with the wrong item, so only pairs that
+ * look like ours (an address and a number) are taken: entries of other
+ * kinds cannot be told from debris and are lost with the damage.
  */
 static int
-load_salvage(DB *db, char *text, int only_ours, size_t *count)
+load_salvage(DB *db, char *text, size_t *count)
 {
 	unsigned char kbuf[256], vbuf[256];
 	char *line, *save = NULL;
 	int in_data = 0, have_key = 0, ret;
-	DBT k, v;
+	struct drac_addr a;
+	int64_t expires, have;
+	DBT k, v, old;
 
 	*count = 0;
 	for (line = strtok_r(text, "\n", &save); line != NULL;
@@ -367,20 +370,14 @@ load_salvage(DB *db, char *text, int only_ours, size_t *count)
 		have_key = 0;
 		if (hex_line(line, len, &v, vbuf, sizeof(vbuf)) == -1)
 			continue;
-		if (only_ours) {
-			struct drac_addr a;
-			int64_t expires, have;
-			DBT old;
-
-			if (map_parse_key(k.data, k.size, &a) == -1 ||
-			    parse_value(&v, &expires) == -1)
-				continue;
-			/* Stale copies linger in pages: the latest expiry wins. */
-			memset(&old, 0, sizeof(old));
-			if (db->get(db, NULL, &k, &old, 0) == 0 &&
-			    (parse_value(&old, &have) == -1 || have >= expires))
-				continue;
-		}
+		if (map_parse_key(k.data, k.size, &a) == -1 ||
+		    parse_value(&v, &expires) == -1)
+			continue;
+		/* Stale copies linger in pages: the latest expiry wins. */
+		memset(&old, 0, sizeof(old));
+		if (db->get(db, NULL, &k, &old, 0) == 0 &&
+		    (parse_value(&old, &have) == -1 || have >= expires))
+			continue;
 		if ((ret = db->put(db, NULL, &k, &v, 0)) != 0)
 			return ret;
 		(*count)++;
@@ -409,7 +406,7 @@ salvage_pass(DB *into, const char *path, int aggressive, size_t *count)
 	db->verify(db, path, NULL, out, DB_SALVAGE |
 	    (aggressive ? DB_AGGRESSIVE : 0));
 	fclose(out);
-	ret = load_salvage(into, dump, aggressive, &n);
+	ret = load_salvage(into, dump, &n);
 	free(dump);
 	*count += n;
 	return ret;

@@ -5,11 +5,15 @@
  */
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rpc/rpc.h>
 #include <rpc/rpc_com.h>
@@ -186,6 +190,78 @@ out:
 }
 
 /*
+ * Small UDP calls to rpcbind and to ourselves, bounded by a timeout.
+ * libtirpc's clnt_create blocks on a hung rpcbind and leaks when the
+ * program is not registered; these do neither.
+ */
+#define PMAP_PROG	100000
+#define PMAP_VERS	2
+#define PMAP_GETPORT	3
+#define PROBE_TIMEOUT_MS 500
+
+/* Sends a call with AUTH_NONE; returns the reply's result words or -1. */
+static int
+udp_call(uint16_t port, uint32_t prog, uint32_t vers, uint32_t proc,
+    const uint32_t *args, int nargs, uint32_t *result, int nresult)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons(port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint32_t call[16], reply[32];
+	uint32_t xid = (uint32_t)clock_mono_ms() ^ (uint32_t)getpid() << 16;
+	struct pollfd pfd;
+	int fd, n = 0, rc = -1;
+	ssize_t got;
+
+	call[n++] = htonl(xid);
+	call[n++] = htonl(0);		/* CALL */
+	call[n++] = htonl(2);		/* RPC version */
+	call[n++] = htonl(prog);
+	call[n++] = htonl(vers);
+	call[n++] = htonl(proc);
+	call[n++] = 0; call[n++] = 0;	/* credentials: AUTH_NONE */
+	call[n++] = 0; call[n++] = 0;	/* verifier: AUTH_NONE */
+	for (int i = 0; i < nargs && n < 16; i++)
+		call[n++] = htonl(args[i]);
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    send(fd, call, (size_t)n * 4, 0) != (ssize_t)n * 4)
+		goto out;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, PROBE_TIMEOUT_MS) == 1) {
+		got = recv(fd, reply, sizeof(reply), 0);
+		/* xid, REPLY, MSG_ACCEPTED, verifier (AUTH_NONE), SUCCESS */
+		if (got < 24 || ntohl(reply[0]) != xid)
+			continue;
+		if (ntohl(reply[1]) != 1 || ntohl(reply[2]) != 0 ||
+		    ntohl(reply[4]) != 0 || ntohl(reply[5]) != 0 ||
+		    got < (ssize_t)(24 + 4 * nresult))
+			break;
+		for (int i = 0; i < nresult; i++)
+			result[i] = ntohl(reply[6 + i]);
+		rc = 0;
+		break;
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+/* Our UDP port as rpcbind knows it: >0, 0 if unregistered, -1 no answer. */
+static int
+registered_port(void)
+{
+	uint32_t args[4] = { DRACPROG, DRACVERS, IPPROTO_UDP, 0 }, port;
+
+	if (udp_call(111, PMAP_PROG, PMAP_VERS, PMAP_GETPORT, args, 4,
+	    &port, 1) == -1)
+		return -1;
+	return (int)(port & 0xffff);
+}
+
+/*
  * Taking over a live daemon's registration would silently cut it off from
  * its clients, so ask: a registered program that answers a null call is
  * someone else's.
@@ -193,17 +269,10 @@ out:
 static int
 another_dracd_serving(void)
 {
-	struct timeval timeout = { 1, 0 };
-	CLIENT *clnt = clnt_create_timed("127.0.0.1", DRACPROG, DRACVERS,
-	    "udp", &timeout);
-	enum clnt_stat stat;
+	int port = registered_port();
 
-	if (clnt == NULL)
-		return 0;
-	stat = clnt_call(clnt, NULLPROC, XDRPROC(xdr_void), NULL,
-	    XDRPROC(xdr_void), NULL, timeout);
-	clnt_destroy(clnt);
-	return stat == RPC_SUCCESS;
+	return port > 0 && udp_call((uint16_t)port, DRACPROG, DRACVERS,
+	    NULLPROC, NULL, 0, NULL, 0) == 0;
 }
 
 int
@@ -255,18 +324,13 @@ service_stop(void)
 	}
 }
 
+/* 1 registered, 0 not, -1 rpcbind does not answer. */
 static int
 still_registered(void)
 {
-	struct timeval timeout = { 0, 300000 };
-	CLIENT *clnt = clnt_create_timed("127.0.0.1", DRACPROG, DRACVERS,
-	    "udp", &timeout);
+	int port = registered_port();
 
-	if (clnt != NULL) {
-		clnt_destroy(clnt);
-		return 1;
-	}
-	return rpc_createerr.cf_stat == RPC_PROGNOTREGISTERED ? 0 : -1;
+	return port > 0 ? 1 : port;
 }
 
 static void

@@ -5,7 +5,7 @@
  *   classic auth SERVER IPV4          dracauth
  *   classic auth6 SERVER IPV6         dracauth6
  *   classic session SERVER IPV4...    dracconn, dracsend each, dracdisc
- *                                     (an argument "sleep:N" sleeps N s)
+ *                                     ("wait:FILE" waits until FILE exists)
  *   classic session6 SERVER IPV6...   the same over version 2
  *   classic text SERVER ADDRESS       dracauth_str
  *   classic unconnected               dracsend/dracdisc without dracconn
@@ -13,7 +13,6 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,8 +60,9 @@ main(int argc, char *argv[])
 		if (CALL(dracconn(argv[2], &err)) != 0)
 			return 9;
 		for (int i = 3; i < argc; i++) {
-			if (strncmp(argv[i], "sleep:", 6) == 0) {
-				sleep((unsigned)atoi(argv[i] + 6));
+			if (strncmp(argv[i], "wait:", 5) == 0) {
+				while (access(argv[i] + 5, F_OK) == -1)
+					usleep(20000);
 				continue;
 			}
 			rc = CALL(dracsend(inet_addr(argv[i]), &err));

@@ -59,8 +59,11 @@ start_rpcbind() {
 # start_dracd ARGS...: starts dracd -f in the background, logging to
 # $T/dracd.log, and waits until it answers over RPC.  Sets DRACD_PID.
 start_dracd() {
-	# DRACD_WRAPPER runs dracd under a tool, e.g. valgrind.
-	${DRACD_WRAPPER:-} "$DRACD" -f -d "$@" >>"$T/dracd.log" 2>&1 &
+	# DRACD_WRAPPER runs dracd under a tool, e.g. valgrind; a literal
+	# $T in it stands for this test's directory.
+	local wrapper=${DRACD_WRAPPER:-}
+	wrapper=${wrapper//\$T/$T}
+	$wrapper "$DRACD" -f -d "$@" >>"$T/dracd.log" 2>&1 &
 	DRACD_PID=$!
 	PIDS+=("$DRACD_PID")
 	wait_for "dracd" 'rpcinfo -T udp 127.0.0.1 900101 1' ${DRACD_WRAPPER:+100} || {
@@ -69,9 +72,14 @@ start_dracd() {
 	}
 }
 
+# stop_dracd: SIGTERM, and a clean exit is part of every test.
 stop_dracd() {
+	local rc
 	kill -TERM "$DRACD_PID" 2>/dev/null
 	wait "$DRACD_PID"
+	rc=$?
+	[ $rc -eq 0 ] || not_ok "dracd exited with status $rc after SIGTERM"
+	return $rc
 }
 
 # wait_for WHAT COMMAND [SECONDS]: polls COMMAND for up to 5 s.
@@ -109,7 +117,19 @@ map_dump() {
 # map_has FILE KEY: the key is in the map (any value).
 map_has() { map_dump "$1" | grep -q -- "^$2="; }
 
+# Sanitizer and valgrind reports anywhere in this test's logs fail it.
+check_memory_reports() {
+	local hits
+	hits=$(grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
+	    "$T"/*.log 2>/dev/null)
+	if [ -n "$hits" ]; then
+		not_ok "memory errors reported in: $hits"
+		grep -hE -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' $hits | head -60
+	fi
+}
+
 finish() {
+	check_memory_reports
 	echo "$TESTNAME: $CHECKS_OK passed, $CHECKS_FAILED failed"
 	[ "$CHECKS_FAILED" -eq 0 ] && [ "$CHECKS_OK" -gt 0 ]
 }

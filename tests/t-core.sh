@@ -97,11 +97,12 @@ check "re-add renews the expiry ($v1 -> $v2)" [ "$v2" -gt "$v1" ]
 check "renewal logged" log_has "renewed 192.0.2.10"
 
 echo "== a long-lived connection survives a dracd restart"
-"$CLASSIC" session 127.0.0.1 192.0.2.15 sleep:2 192.0.2.16 > "$T/session.out" &
+"$CLASSIC" session 127.0.0.1 192.0.2.15 "wait:$T/restarted" 192.0.2.16 > "$T/session.out" &
 sess=$!
-sleep 0.5
+wait_for "first dracsend" "grep -q rc=0 '$T/session.out'"
 stop_dracd
 start_dracd -e 4s -a "$T/dracd.allow" "$MAP" || exit 1
+touch "$T/restarted"
 wait $sess
 check "dracsend after restart reconnects" [ "$(grep -c '^rc=0 msg=Server reports add succeeded' "$T/session.out")" -eq 2 ]
 check "192.0.2.16 added after the restart" map_has "$MAP" 192.0.2.16

@@ -80,11 +80,31 @@ tests/classic-shared: tests/classic.c $(LIBSO)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/classic.c -L. -ldrac \
 	    -Wl,-rpath,'$$ORIGIN/..'
 
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+VALGRIND  = valgrind --error-exitcode=99 --leak-check=full \
+	--suppressions=$(CURDIR)/tests/valgrind.supp \
+	--errors-for-leak-kinds=definite --log-file=$$T/valgrind.%p.log
+
 deps:
 	@sh tools/packages.sh
 
 check: deps all
 	@sh tests/run.sh
+
+# The whole suite again with everything built under ASan and UBSan; the
+# normal build is restored afterwards.
+check-asan: deps
+	$(MAKE) clean
+	$(MAKE) all CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)"
+	ASAN_OPTIONS=detect_leaks=1:exitcode=99 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	DRAC_SAN_FLAGS="$(SAN_FLAGS)" sh tests/run.sh; \
+	rc=$$?; $(MAKE) clean; $(MAKE) all; exit $$rc
+
+# The integration tests with dracd under valgrind memcheck.
+check-valgrind: deps all
+	DRACD_WRAPPER='$(VALGRIND)' sh tests/run.sh
 
 run: deps all
 	@sh tools/run.sh
@@ -115,4 +135,5 @@ clean:
 	rm -f *.o $(PROGS) libdrac.a libdrac.so* libdrac.pc $(TEST_PROGS) \
 	    drac_prot.x drac_prot.h drac_prot_xdr.c
 
-.PHONY: all deps check run install clean
+.PHONY: all deps check check-asan check-valgrind run install clean
+-include contrib/dovecot/plugin.mk

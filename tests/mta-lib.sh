@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/mta-lib.sh: shared by t-postfix.sh and t-sendmail.sh; source it
 # after enter_namespace (bash).  The MTA under test listens on
 # 127.0.0.1:$PORT and [::1]:$PORT inside the test's network namespace;
@@ -6,8 +7,7 @@
 
 PORT=2525
 V6CLIENT=2001:db8::5
-PROBE=("python3" "$TOP/tests/mta-probe.py" "--port" "$PORT")
-MTA_SETUP=$TOP/tests/mta-setup.sh
+PROBE=("/usr/bin/python3" "$TOP/tests/mta-probe.py" "--port" "$PORT")
 
 # mta_net_setup: the IPv6 client address, and names for the clients so
 # that reverse lookups (sendmail makes them) succeed from /etc/hosts.
@@ -87,10 +87,12 @@ expect_expiry() {
 	case $out in "$2 accepted "*) ;; *) return 1 ;; esac
 	sleep_until "$exp"
 	out=$("${PROBE[@]}" --until refused --timeout 2 --interval 0.1 "$1" "$2")
-	t=$(now)
-	echo "    after expiry: $out; $(awk -v a="$t" -v b="$exp" 'BEGIN { printf "%.2f", a - b }') s past it"
-	case $out in "$2 refused "*) return 0 ;; esac
-	return 1
+	t=${out##*at=}
+	t=${t%)}
+	echo "    after expiry: $out"
+	case $out in "$2 refused "*) ;; *) return 1 ;; esac
+	echo "    refused $(awk -v a="$t" -v b="$exp" 'BEGIN { printf "%.2f", a - b }') s after the expiry time"
+	awk -v a="$t" -v b="$exp" 'BEGIN { exit !(a - b <= 2) }'
 }
 
 # relay_lifecycle SERVER CLIENT KEY [DRACCTL-ARGS...]: refused before, the
@@ -100,7 +102,7 @@ relay_lifecycle() {
 	shift 3
 	check "$client via $server: relay refused before dracauth" \
 	    expect_relay refused "$server" "$client"
-	check "dracctl $* add $client" "$DRACCTL" "$@" add "$client"
+	check "dracctl${*:+ $*} add $client" "$DRACCTL" "$@" add "$client"
 	check "$client via $server: the next session relays" \
 	    expect_relay accepted "$server" "$client"
 	check "$client via $server: relays until its expiry, refused within 2 s after" \

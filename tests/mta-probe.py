@@ -12,7 +12,8 @@
 
   mta-probe.py [--port P] --until STATE --timeout S [--interval I] SERVER CLIENT
       new sessions until one ends in STATE; prints its line plus the
-      number of attempts and the seconds it took.  Exit 0 if STATE was
+      number of attempts, the seconds it took and the wall-clock time at
+      the end of the last session.  Exit 0 if STATE was
       reached within S seconds, 1 if not.
 
 Literal addresses only: no name is ever resolved.  Nothing is ever sent
@@ -91,8 +92,8 @@ def main():
         if state == a.until or elapsed > a.timeout:
             break
         time.sleep(a.interval)
-    print("%s %s %d %s (attempts=%d elapsed=%.3f)" % (c, state, code, text,
-                                                     n, elapsed))
+    print("%s %s %d %s (attempts=%d elapsed=%.3f at=%.3f)" % (
+        c, state, code, text, n, elapsed, time.time()))
     return 0 if state == a.until else 1
 
 

@@ -1,0 +1,142 @@
+#!/bin/bash
+# t-postfix.sh: Debian's Postfix 3.7, installed by tests/mta-setup.sh,
+# relays for the clients dracd authorizes, IPv4 and IPv6, and stops when
+# they expire, including right after two writes in one wall-clock second.
+# The private instance (its own config and queue directories under $T)
+# uses the relay restrictions of contrib/postfix/main.cf, path
+# substituted.  Mail for other domains is deferred and every SMTP session
+# ends after RCPT: nothing is ever delivered.
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+if [ -z "${DRAC_IN_NS:-}" ]; then
+	# Outside the namespace, where the package mirror can be reached.
+	bash "$TOP/tests/mta-setup.sh" || exit 1
+fi
+enter_namespace "$@"
+# shellcheck source=tests/mta-lib.sh
+source "$TOP/tests/mta-lib.sh"
+
+PF=$T/postfix
+PFC=$PF/etc
+TTL=3
+
+postfix_config() {
+	local P=(postconf -c "$PFC")
+	mkdir -p "$PFC" "$PF/spool" "$PF/data" || return 1
+	chown postfix:postfix "$PF/data"
+	: >"$PFC/main.cf"
+	cp /etc/postfix/master.cf "$PFC/master.cf" || return 1
+	# shellcheck disable=SC2016
+	"${P[@]}" -e compatibility_level=3.6 \
+	    "queue_directory=$PF/spool" "data_directory=$PF/data" \
+	    mail_owner=postfix setgid_group=postdrop \
+	    myhostname=drac-test.invalid mydomain=invalid \
+	    'myorigin=$myhostname' 'mydestination=$myhostname, localhost' \
+	    inet_interfaces=loopback-only inet_protocols=all \
+	    mynetworks=127.0.0.1/32 relay_domains= \
+	    smtpd_peername_lookup=no smtp_dns_support_level=disabled \
+	    'relayhost=[127.0.0.1]:9' defer_transports=smtp \
+	    alias_maps= alias_database= biff=no \
+	    "maillog_file_prefixes=$PF" "maillog_file=$PF/maillog" || return 1
+	# The administrator's file, as documented, with the test's map.
+	sed "s|/etc/mail/dracd|$T/dracd|g" "$TOP/contrib/postfix/main.cf" \
+	    >>"$PFC/main.cf" || return 1
+	"${P[@]}" -M# smtp/inet
+	"${P[@]}" -F '*/*/chroot=n' || return 1
+	# smtpd chrooted into the queue directory, as Debian ships it
+	"${P[@]}" -M "127.0.0.1:$PORT/inet=127.0.0.1:$PORT inet n - y - - smtpd" \
+	    "[::1]:$PORT/inet=[::1]:$PORT inet n - y - - smtpd" || return 1
+	postfix -c "$PFC" check
+}
+
+MASTER_PID=
+start_postfix() {
+	local dir
+	dir=$(postconf -c "$PFC" -h daemon_directory) || return 1
+	# master in the foreground (-s: log to stderr too), our child
+	"$dir/master" -c "$PFC" -s >>"$PF/master.out" 2>&1 &
+	MASTER_PID=$!
+	PIDS+=("$MASTER_PID")
+	wait_for "postfix" "(exec 3<>/dev/tcp/127.0.0.1/$PORT)" &&
+	    wait_for "postfix on ::1" "(exec 3<>/dev/tcp/::1/$PORT)"
+}
+
+# smtpd_chrooted: the smtpd processes (idle after a session) run in the
+# queue directory's chroot, as with Debian's master.cf.
+smtpd_chrooted() {
+	local p n=0
+	"${PROBE[@]}" 127.0.0.1 127.0.0.5 >/dev/null
+	for p in $(pgrep -P "$MASTER_PID" -x smtpd); do
+		[ "$(readlink "/proc/$p/root")" = "$PF/spool" ] || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ]
+}
+
+# relay_rule: the effective relay restrictions, as postconf reads them.
+relay_rule() {
+	postconf -c "$PFC" -h smtpd_relay_restrictions | tr -s ' \t' ' '
+}
+
+# same_second: two dracd writes in one wall-clock second, the second
+# after an smtpd has reopened the table (it relayed the first address)
+# and has looked up the second address (refused).  The next session from
+# the second address must relay at once.  Returns 2 if the writes could
+# not be placed in one second (slow machine): the caller tries again.
+same_second() {
+	local a=$1 b=$2 t0 t1 out
+	# start early in a second
+	sleep_until "$(date +%s)" 1.02
+	t0=$(now)
+	"$DRACCTL" -q add "$a" || return 1
+	out=$("${PROBE[@]}" 127.0.0.1 "$a")
+	echo "    after the 1st write: $out"
+	case $out in "$a accepted "*) ;; *) return 1 ;; esac
+	out=$("${PROBE[@]}" 127.0.0.1 "$b")
+	echo "    before the 2nd write: $out"
+	case $out in "$b refused "*) ;; *) return 1 ;; esac
+	"$DRACCTL" -q add "$b" || return 1
+	t1=$(now)
+	echo "    writes from $t0 to $t1"
+	if [ "${t0%.*}" != "${t1%.*}" ]; then
+		echo "    (not within one second; again)"
+		return 2
+	fi
+	out=$("${PROBE[@]}" 127.0.0.1 "$b")
+	echo "    next session after the 2nd write: $out"
+	case $out in "$b accepted "*) return 0 ;; esac
+	return 1
+}
+
+check_same_second() {
+	local i rc
+	for i in 1 2 3 4 5; do
+		same_second "127.0.0.$((20 + 2 * i))" "127.0.0.$((21 + 2 * i))"
+		rc=$?
+		[ "$rc" -ne 2 ] && return "$rc"
+	done
+	return 1
+}
+
+mta_net_setup || exit 1
+start_rpcbind || exit 1
+start_mta_dracd -e "${TTL}s" || exit 1
+check "dracd created its map" test -s "$T/dracd.db"
+check "private Postfix configured with contrib/postfix/main.cf" postfix_config
+check "relay restrictions read dracd's map before reject_unauth_destination" \
+    test "$(relay_rule)" = "permit_mynetworks, permit_sasl_authenticated, check_client_access hash:$T/dracd, reject_unauth_destination"
+check "Postfix listens on 127.0.0.1 and ::1" start_postfix
+
+relay_lifecycle 127.0.0.1 127.0.0.5 127.0.0.5
+check "smtpd reads the map from inside its chroot" smtpd_chrooted
+relay_lifecycle ::1 "$V6CLIENT" "$V6CLIENT" -s ::1
+check "same-second writes after an smtpd reopened the map: the next session relays" \
+    check_same_second
+check "stress: postmap -q lookups and SMTP sessions while dracd adds, renews and expires" \
+    /usr/bin/python3 "$TOP/tests/mta-stress.py" --mta postfix \
+    --lib "$TOP/libdrac.so.1" --dracctl "$DRACCTL" --ttl "$TTL" \
+    --postfix-config "$PFC" --map "$T/dracd" --smtp-port "$PORT"
+check "Postfix logged no warning about the map" \
+    eval "! grep -E 'warning|fatal|panic' '$PF/maillog' | grep -F '$T/dracd'"
+
+finish

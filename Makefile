@@ -15,8 +15,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(TIRPC_CFLAGS) $(CFLAGS)
 GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-variable \
 	-Wno-cast-function-type $(TIRPC_CFLAGS) $(CFLAGS)
 
-DAEMON_OBJS = dracd.o service.o table.o mapdb.o allow.o addr.o log.o \
-	drac_prot_xdr.o
+DAEMON_OBJS = dracd.o service.o table.o mapdb.o writer.o allow.o addr.o \
+	log.o drac_prot_xdr.o
 LIB_OBJS    = dracauth.pic.o drac_prot_xdr.pic.o
 LIBSO       = libdrac.so.$(VERSION)
 PROGS       = dracd dracctl
@@ -45,7 +45,8 @@ drac_prot_xdr.pic.o: drac_prot_xdr.c
 %.pic.o: %.c drac_prot.h drac.h
 	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
 
-dracd.o service.o: dracd.h addr.h allow.h mapdb.h table.h log.h
+dracd.o service.o: dracd.h addr.h allow.h mapdb.h table.h log.h writer.h
+writer.o: writer.h mapdb.h addr.h log.h
 table.o: table.h addr.h
 mapdb.o: mapdb.h addr.h log.h
 allow.o: allow.h addr.h

@@ -33,6 +33,7 @@
 #define DEFAULT_MAX_ENTRIES	10000000
 /* Expiring in slices keeps adds flowing while many entries expire at once. */
 #define EXPIRE_SLICE	256
+#define EXPIRY_RETRY_MS	5000
 
 static int signal_pipe[2] = { -1, -1 };
 
@@ -160,35 +161,23 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 			    "added", d->max_entries, ctext, ntext);
 		return ADD_SYSERR;
 	}
-	if ((code = map_begin(&d->map)) != 0) {
-		d->stats.errors++;
-		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
-			log_map_error("lock", code);
-		return ADD_SYSERR;
-	}
-	code = map_put(&d->map, client, expires);
 	/*
-	 * Even a failed put may leave the key in the cache, to reach the file
-	 * later: the table must know it so that expiry removes it.
+	 * Into the table first: if the map write fails half-way, expiry
+	 * still knows the address and removes whatever reached the map.
 	 */
 	if (table_upsert(&d->table, client, deadline, expires, &renewed) ==
 	    NULL) {
-		map_del(&d->map, client);
-		map_commit(&d->map);
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
 			log_warnx("cannot add %s: out of memory", ctext);
 		return ADD_SYSERR;
 	}
-	if (code == 0)
-		code = map_commit(&d->map);
-	else
-		map_commit(&d->map);
-	if (code != 0) {
+	writer_put(&d->writer, client, expires);
+	if ((code = writer_commit(&d->writer)) != 0) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
 			log_warnx("cannot write %s to %s: %s", ctext,
-			    d->map.path, db_strerror(code));
+			    d->map_path, db_strerror(code));
 		return ADD_SYSERR;
 	}
 	if (renewed)
@@ -201,38 +190,47 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 }
 
 /*
- * Removes up to EXPIRE_SLICE due entries under one lock and sync.
- * Returns 1 if more are due.
+ * Removes up to EXPIRE_SLICE due entries in one batch for the writer.
+ * Returns 1 if more are due.  Entries leave the table only once the map
+ * has lost them; after a failed write they are tried again shortly.
  */
 static int
 expire_due(struct dracd *d, int64_t now)
 {
-	struct table_entry *e = table_first(&d->table);
-	int code, n = 0;
+	struct table_entry *due[EXPIRE_SLICE], *e;
+	size_t n = 0;
+	int code;
 
-	if (e == NULL || e->deadline > now)
+	while (n < EXPIRE_SLICE && (e = table_first(&d->table)) != NULL &&
+	    e->deadline <= now) {
+		int renewed;
+
+		writer_del(&d->writer, &e->addr);
+		due[n++] = e;
+		/* Out of the way, so the next one surfaces. */
+		table_upsert(&d->table, &e->addr, INT64_MAX, e->expires,
+		    &renewed);
+	}
+	if (n == 0)
 		return 0;
-	if ((code = map_begin(&d->map)) != 0) {
-		log_map_error("lock for expiry", code);
+	if ((code = writer_commit(&d->writer)) != 0) {
+		log_map_error("removing expired entries", code);
+		for (size_t i = 0; i < n; i++) {
+			int renewed;
+
+			table_upsert(&d->table, &due[i]->addr,
+			    now + EXPIRY_RETRY_MS, due[i]->expires, &renewed);
+		}
 		return 0;
 	}
-	for (; e != NULL && e->deadline <= now && n < EXPIRE_SLICE;
-	    e = table_first(&d->table), n++) {
+	for (size_t i = 0; i < n; i++) {
 		char text[ADDR_TEXT_MAX];
 
-		if ((code = map_del(&d->map, &e->addr)) != 0) {
-			log_warnx("cannot remove %s from %s: %s",
-			    addr_format(&e->addr, text, sizeof(text)),
-			    d->map.path, db_strerror(code));
-			break;
-		}
-		log_debug("expired %s", addr_format(&e->addr, text,
+		log_debug("expired %s", addr_format(&due[i]->addr, text,
 		    sizeof(text)));
 		d->stats.expired++;
-		table_remove(&d->table, e);
+		table_remove(&d->table, due[i]);
 	}
-	if ((code = map_commit(&d->map)) != 0)
-		log_map_error("sync after expiry", code);
 	e = table_first(&d->table);
 	return e != NULL && e->deadline <= now;
 }
@@ -280,35 +278,35 @@ rewrite_entry(struct table_entry *e, void *arg)
 }
 
 static void
-reload_map(struct dracd *d)
+reload_map(struct dracd *d, struct map *map)
 {
 	struct reload r = { .dracd = d, .wall_ms = clock_wall_ms(),
 	    .mono_ms = clock_mono_ms() };
 	size_t reformatted = 0;
 	int code;
 
-	if ((code = map_begin(&d->map)) == 0) {
-		code = map_scan(&d->map, reload_entry, reload_foreign, &r,
+	if ((code = map_begin(map)) == 0) {
+		code = map_scan(map, reload_entry, reload_foreign, &r,
 		    &reformatted);
 		/* Keys in another format would never be expired: rewrite. */
 		if (code == 0 && reformatted > 0) {
 			log_info("%zu keys were in another map format; "
 			    "rewriting all entries", reformatted);
-			code = table_foreach(&d->table, rewrite_entry, &d->map);
+			code = table_foreach(&d->table, rewrite_entry, map);
 		}
 		if (code == 0)
-			code = map_commit(&d->map);
+			code = map_commit(map);
 		else
-			map_commit(&d->map);
+			map_commit(map);
 	}
 	if (code != 0)
-		errx(1, "%s: cannot read back: %s", d->map.path,
+		errx(1, "%s: cannot read back: %s", map->path,
 		    db_strerror(code));
 	if (r.failed)
-		errx(1, "%s: out of memory reloading %lu entries", d->map.path,
+		errx(1, "%s: out of memory reloading %lu entries", map->path,
 		    r.failed);
 	log_info("reloaded %lu live entries from %s, removed %lu expired",
-	    r.kept, d->map.path, r.dropped);
+	    r.kept, map->path, r.dropped);
 	if (table_count(&d->table) > d->max_entries)
 		log_warnx("the map holds %zu live entries, more than -M %zu: "
 		    "all kept, new addresses refused until they expire",
@@ -407,6 +405,7 @@ main(int argc, char *argv[])
 {
 	struct dracd d;
 	struct map_format format;
+	struct map map;
 	const char *map_path = DEFAULT_MAP, *why;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
@@ -471,6 +470,7 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		map_path = argv[0];
+	d.map_path = map_path;
 
 	log_init("dracd", foreground || check_only, debug);
 	if (allow_load(d.allow_path, &d.allow, &defaulted, errbuf,
@@ -503,11 +503,15 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (map_open(&d.map, map_path, &format, truncate, errbuf,
+	if (map_open(&map, map_path, &format, truncate, errbuf,
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	if (!truncate)
-		reload_map(&d);
+		reload_map(&d, &map);
+	map_close(&map);
+	if (writer_start(&d.writer, map_path, &format, errbuf,
+	    sizeof(errbuf)) == -1)
+		errx(1, "%s", errbuf);
 	setup_signals();
 	if (service_start(&d, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
@@ -522,7 +526,7 @@ main(int argc, char *argv[])
 	}
 	event_loop(&d);
 	service_stop();
-	map_close(&d.map);
+	writer_free(&d.writer);
 	table_free(&d.table);
 	allow_free(&d.allow);
 	log_info("stopped");

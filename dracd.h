@@ -10,10 +10,12 @@
 #include "log.h"
 #include "mapdb.h"
 #include "table.h"
+#include "writer.h"
 
 struct dracd {
 	struct table		 table;
-	struct map		 map;
+	struct writer		 writer;
+	const char		*map_path;
 	struct allow_list	 allow;
 	const char		*allow_path;
 	int64_t			 ttl;		/* seconds */

@@ -21,11 +21,13 @@ check "only the public API is exported ($exported)" [ "$exported" = \
     "dracauth dracauth6 dracauth_str dracconn dracconn6 dracdisc dracdisc6 dracsend dracsend6 " ]
 
 L=$ROOT$P/lib
-cc -o "$T/classic-so" "$TOP/tests/classic.c" -L"$L" -ldrac -Wl,-rpath,"$L" 2>"$T/cc.log"
+# Under make check-asan the library is instrumented: so are its callers.
+CC="cc ${DRAC_SAN_FLAGS:-}"
+$CC -o "$T/classic-so" "$TOP/tests/classic.c" -L"$L" -ldrac -Wl,-rpath,"$L" 2>"$T/cc.log"
 check "classic caller links with -ldrac (shared)" [ $? -eq 0 ]
-cc -o "$T/classic-alias" "$TOP/tests/classic.c" -L"$L" -ldracauth -Wl,-rpath,"$L" 2>>"$T/cc.log"
+$CC -o "$T/classic-alias" "$TOP/tests/classic.c" -L"$L" -ldracauth -Wl,-rpath,"$L" 2>>"$T/cc.log"
 check "classic caller links with -ldracauth" [ $? -eq 0 ]
-cc -o "$T/classic-a" "$TOP/tests/classic.c" "$L/libdrac.a" $(pkg-config --libs libtirpc) 2>>"$T/cc.log"
+$CC -o "$T/classic-a" "$TOP/tests/classic.c" "$L/libdrac.a" $(pkg-config --libs libtirpc) 2>>"$T/cc.log"
 check "classic caller links with libdrac.a" [ $? -eq 0 ]
 cat > "$T/modern.c" <<'C'
 #include <drac.h>
@@ -43,7 +45,7 @@ main(int argc, char *argv[])
 C
 export PKG_CONFIG_PATH=$L/pkgconfig PKG_CONFIG_SYSROOT_DIR=$ROOT
 # shellcheck disable=SC2046
-cc -Wall -Werror -o "$T/modern" "$T/modern.c" $(pkg-config --cflags --libs libdrac) -Wl,-rpath,"$L" 2>>"$T/cc.log"
+$CC -Wall -Werror -o "$T/modern" "$T/modern.c" $(pkg-config --cflags --libs libdrac) -Wl,-rpath,"$L" 2>>"$T/cc.log"
 check "new-style caller builds with drac.h and pkg-config" [ $? -eq 0 ]
 
 start_rpcbind || exit 1

@@ -1,0 +1,222 @@
+/* writer.c: the child that owns the map, and dracd's side of the pipe. */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "writer.h"
+
+static int
+apply(struct map *m, const struct writer_op *ops, size_t n)
+{
+	int code, rc = 0;
+
+	if ((code = map_begin(m)) != 0)
+		return code;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct drac_addr a;
+
+		memset(&a, 0, sizeof(a));
+		a.family = ops[i].family;
+		memcpy(a.bytes, ops[i].bytes, sizeof(a.bytes));
+		if (ops[i].op == WRITER_PUT)
+			rc = map_put(m, &a, ops[i].expires);
+		else
+			rc = map_del(m, &a);
+	}
+	code = map_commit(m);
+	return rc != 0 ? rc : code;
+}
+
+static void __attribute__((noreturn))
+writer_main(int fd, const char *path, const struct map_format *format,
+    int repair)
+{
+	static struct writer_op ops[WRITER_MAX_OPS];
+	struct sigaction sa;
+	struct map m;
+	char err[512], report[512];
+	int32_t status = 0;
+	ssize_t n;
+
+	/* dracd decides when we stop: by closing the socket. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0U, 0);
+
+	if (repair && map_repair(path, format, report, sizeof(report), err,
+	    sizeof(err)) == 1)
+		log_warnx("writer: %s", report);
+	if (map_open(&m, path, format, 0, err, sizeof(err)) == -1) {
+		log_warnx("writer: %s", err);
+		status = EIO;
+	}
+	if (send(fd, &status, sizeof(status), 0) != sizeof(status) ||
+	    status != 0)
+		_exit(1);
+	while ((n = recv(fd, ops, sizeof(ops), MSG_TRUNC)) > 0) {
+		if ((size_t)n > sizeof(ops) || n % sizeof(ops[0]) != 0)
+			status = EINVAL;
+		else
+			status = apply(&m, ops, (size_t)n / sizeof(ops[0]));
+		if (send(fd, &status, sizeof(status), 0) != sizeof(status))
+			break;
+	}
+	map_close(&m);
+	_exit(0);
+}
+
+static int
+spawn(struct writer *w, int repair, char *err, size_t errsize)
+{
+	int sv[2];
+	int32_t status;
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, errsize, "map writer: socketpair: %s",
+		    strerror(errno));
+		return -1;
+	}
+	switch (w->pid = fork()) {
+	case -1:
+		snprintf(err, errsize, "map writer: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	case 0:
+		close(sv[0]);
+		writer_main(sv[1], w->path, &w->format, repair);
+	}
+	close(sv[1]);
+	w->fd = sv[0];
+	while ((n = recv(w->fd, &status, sizeof(status), 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n != sizeof(status) || status != 0) {
+		snprintf(err, errsize, "map writer could not open %s", w->path);
+		writer_stop(w);
+		return -1;
+	}
+	return 0;
+}
+
+int
+writer_start(struct writer *w, const char *path,
+    const struct map_format *format, char *err, size_t errsize)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->pid = -1;
+	w->format = *format;
+	if ((w->path = strdup(path)) == NULL) {
+		snprintf(err, errsize, "%s", strerror(errno));
+		return -1;
+	}
+	return spawn(w, 0, err, errsize);
+}
+
+static int
+queue(struct writer *w, int op, const struct drac_addr *a, int64_t expires)
+{
+	struct writer_op *o;
+
+	if (w->nops == WRITER_MAX_OPS)
+		return -1;
+	o = &w->ops[w->nops++];
+	memset(o, 0, sizeof(*o));
+	o->op = (uint8_t)op;
+	o->family = a->family;
+	o->expires = expires;
+	memcpy(o->bytes, a->bytes, sizeof(o->bytes));
+	return 0;
+}
+
+int
+writer_put(struct writer *w, const struct drac_addr *a, int64_t expires)
+{
+	return queue(w, WRITER_PUT, a, expires);
+}
+
+int
+writer_del(struct writer *w, const struct drac_addr *a)
+{
+	return queue(w, WRITER_DEL, a, 0);
+}
+
+static int
+roundtrip(struct writer *w, int32_t *status)
+{
+	size_t len = w->nops * sizeof(w->ops[0]);
+	ssize_t n;
+
+	if (w->fd == -1)
+		return -1;
+	while ((n = send(w->fd, w->ops, len, MSG_NOSIGNAL)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n != (ssize_t)len)
+		return -1;
+	while ((n = recv(w->fd, status, sizeof(*status), 0)) == -1 &&
+	    errno == EINTR)
+		;
+	return n == sizeof(*status) ? 0 : -1;
+}
+
+int
+writer_commit(struct writer *w)
+{
+	int32_t status;
+	char err[512];
+
+	if (w->nops == 0)
+		return 0;
+	if (roundtrip(w, &status) == -1) {
+		/* The batch was not applied, or not whole: repair, retry. */
+		log_warnx("map writer (pid %ld) is gone; starting a new one",
+		    (long)w->pid);
+		writer_stop(w);
+		if (spawn(w, 1, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			w->nops = 0;
+			return EIO;
+		}
+		if (roundtrip(w, &status) == -1)
+			status = EIO;
+	}
+	w->nops = 0;
+	return status;
+}
+
+void
+writer_stop(struct writer *w)
+{
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
+	if (w->pid > 0)
+		while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	w->pid = -1;
+}
+
+void
+writer_free(struct writer *w)
+{
+	writer_stop(w);
+	free(w->path);
+	w->path = NULL;
+}

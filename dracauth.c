@@ -17,7 +17,8 @@
 #include "drac_prot.h"
 
 #define XDRPROC(f)	((xdrproc_t)(void (*)(void))(f))
-#define RETRY_MS	500
+/* dracd may hold a reply up to a second (see writer.h): no retry before. */
+#define RETRY_MS	1100
 
 /* What dracconn opened, so that dracsend can reconnect after a restart. */
 struct classic_conn {

@@ -127,7 +127,7 @@ log_map_error(const char *what, int code)
 
 enum addstat
 dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
-    const struct drac_addr *client)
+    const struct drac_addr *client, int *wait)
 {
 	char ntext[ADDR_TEXT_MAX], ctext[ADDR_TEXT_MAX];
 	const char *why;
@@ -136,6 +136,7 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 	int64_t deadline = clock_mono_ms() + (expires * 1000 - wall_ms);
 	int renewed, code;
 
+	*wait = 0;
 	addr_format(notifier, ntext, sizeof(ntext));
 	addr_format(client, ctext, sizeof(ctext));
 	if (!allow_permits(&d->allow, notifier)) {
@@ -180,6 +181,7 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 			    d->map_path, db_strerror(code));
 		return ADD_SYSERR;
 	}
+	*wait = d->writer.stale_second != 0;
 	if (renewed)
 		d->stats.renewals++;
 	else
@@ -233,6 +235,38 @@ expire_due(struct dracd *d, int64_t now)
 	}
 	e = table_first(&d->table);
 	return e != NULL && e->deadline <= now;
+}
+
+int64_t
+dracd_publish(struct dracd *d)
+{
+	int64_t now, due;
+	int code;
+
+	if (d->writer.stale_second == 0)
+		return -1;
+	now = clock_wall_ms();
+	due = (d->writer.stale_second + 1) * 1000;
+	if (now < due)
+		return due - now;
+	/* Even if the touch fails, the data is in the map: release. */
+	if ((code = writer_touch(&d->writer, now / 1000)) != 0)
+		log_map_error("touch", code);
+	service_release_replies();
+	return -1;
+}
+
+void
+dracd_publish_now(struct dracd *d)
+{
+	int64_t ms;
+
+	while ((ms = dracd_publish(d)) > 0) {
+		struct timespec ts = { .tv_sec = ms / 1000,
+		    .tv_nsec = (ms % 1000) * 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 struct reload {
@@ -367,9 +401,12 @@ event_loop(struct dracd *d)
 		size_t n = (size_t)svc_max_pollfd + 1;
 
 		int64_t wait = service_maintain(now);
+		int64_t publish = dracd_publish(d);
 
 		if (first != NULL && first->deadline - now < wait)
 			wait = first->deadline - now;
+		if (publish >= 0 && publish < wait)
+			wait = publish;
 		timeout = more ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;
 		if (n > nfds_alloc) {
 			struct pollfd *p = realloc(fds, n * sizeof(*p));

@@ -32,9 +32,19 @@ struct dracd {
 int64_t	clock_mono_ms(void);
 int64_t	clock_wall_ms(void);
 
-/* The one thing dracd does: record client on behalf of notifier. */
+/*
+ * The one thing dracd does: record client on behalf of notifier.  *wait
+ * says the reply must be held until dracd_publish() (see writer.h).
+ */
 enum addstat dracd_authorize(struct dracd *, const struct drac_addr *notifier,
-	    const struct drac_addr *client);
+	    const struct drac_addr *client, int *wait);
+/*
+ * Touches the map once the second of a stale commit is over and releases
+ * the held replies.  Returns the milliseconds until it is due, or -1 when
+ * nothing waits.  dracd_publish_now() sleeps until then.
+ */
+int64_t	dracd_publish(struct dracd *);
+void	dracd_publish_now(struct dracd *);
 
 /* service.c: the RPC side of the loop. */
 int	service_start(struct dracd *, char *err, size_t errsize);
@@ -46,5 +56,7 @@ void	service_dispatch(struct pollfd *, int nready);
  * milliseconds until it wants to run again.
  */
 int64_t	service_maintain(int64_t now_ms);
+/* Sends the UDP replies held for dracd_publish(). */
+void	service_release_replies(void);
 
 #endif

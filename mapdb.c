@@ -3,9 +3,9 @@
  *
  * Readers take flock(LOCK_SH) (Postfix, Debian's sendmail) or fcntl read
  * locks (other sendmail builds); on Linux the two are independent, so a
- * writer holds both exclusively across put and sync.  Postfix notices a
- * changed table only through st_mtime in whole seconds, so every commit
- * makes st_mtime strictly larger than the one before.
+ * writer holds both exclusively across put and sync.  st_mtime is left to
+ * the kernel, so it never runs ahead of the clock; the writer process
+ * (writer.c) deals with readers that compare it in whole seconds.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -552,25 +552,27 @@ map_begin(struct map *m)
 	return 0;
 }
 
-/* st_mtime must move on every commit or Postfix keeps a stale table. */
-static int
-publish_mtime(struct map *m)
+/*
+ * An explicit time: UTIME_NOW, like any write, stamps the kernel's coarse
+ * clock, which can still show the previous second for a few milliseconds
+ * after the real clock has moved on.
+ */
+int
+map_touch(struct map *m, int64_t second)
+{
+	struct timespec times[2] = {
+		{ .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)second }
+	};
+
+	return futimens(m->fd, times) == -1 ? errno : 0;
+}
+
+int64_t
+map_mtime(struct map *m)
 {
 	struct stat st;
-	struct timespec times[2];
 
-	if (fstat(m->fd, &st) == -1)
-		return -1;
-	if (st.st_mtime > m->last_mtime) {
-		m->last_mtime = st.st_mtime;
-		return 0;
-	}
-	m->last_mtime++;
-	times[0].tv_nsec = UTIME_OMIT;
-	times[0].tv_sec = 0;
-	times[1].tv_sec = (time_t)m->last_mtime;
-	times[1].tv_nsec = 0;
-	return futimens(m->fd, times);
+	return fstat(m->fd, &st) == -1 ? -1 : (int64_t)st.st_mtime;
 }
 
 int
@@ -578,8 +580,7 @@ map_commit(struct map *m)
 {
 	int ret;
 
-	if ((ret = m->db->sync(m->db, 0)) == 0 && publish_mtime(m) == -1)
-		ret = errno;
+	ret = m->db->sync(m->db, 0);
 	lock_file(m->fd, 0);
 	m->locked = 0;
 	return ret;

@@ -27,7 +27,6 @@ struct map {
 	int		 fd;
 	char		*path;
 	struct map_format format;
-	int64_t		 last_mtime;	/* the st_mtime we last published */
 	int		 locked;
 };
 
@@ -63,6 +62,10 @@ int	map_begin(struct map *);
 int	map_commit(struct map *);
 int	map_put(struct map *, const struct drac_addr *, int64_t expires);
 int	map_del(struct map *, const struct drac_addr *);
+/* Sets st_mtime to second, so that readers comparing it reopen. */
+int	map_touch(struct map *, int64_t second);
+/* The map's st_mtime as readers see it, or -1. */
+int64_t	map_mtime(struct map *);
 /*
  * Calls keep(addr, expires, arg) for every address in the map; entries for
  * which it returns 0 are deleted.  Kept entries whose key is not in the

@@ -18,6 +18,7 @@
 #include <rpc/rpc.h>
 #include <rpc/rpc_com.h>
 #include <rpc/rpcb_clnt.h>
+#include <rpc/svc_dg.h>
 
 #include "dracd.h"
 #include "log.h"
@@ -45,6 +46,17 @@ struct transport {
 	struct netconfig	*nconf;
 };
 
+/* Replies held until the map is visibly changed (dracd_publish). */
+#define MAX_HELD	4096
+
+struct held_reply {
+	int			fd;
+	uint32_t		xid;
+	int32_t			result;
+	socklen_t		tolen;
+	struct sockaddr_storage	to;
+};
+
 /* Owned by the event loop; set once by service_start. */
 static struct {
 	struct dracd		*dracd;
@@ -55,6 +67,8 @@ static struct {
 	int			 registered;
 	int64_t			 next_check;
 	int			 rpcbind_lost;
+	struct held_reply	 held[MAX_HELD];
+	size_t			 nheld;
 } service;
 
 struct v1_args {
@@ -104,6 +118,43 @@ caller_of(SVCXPRT *xprt, struct drac_addr *a)
 	return addr_from_sockaddr(nb->buf, a);
 }
 
+/*
+ * UDP replies can wait without holding up the loop: we send them
+ * ourselves later, to the same caller, with the same xid.
+ */
+static int
+hold_reply(SVCXPRT *xprt, enum addstat result)
+{
+	struct held_reply *h;
+
+	if (service.nheld == MAX_HELD ||
+	    xprt->xp_rtaddr.len > sizeof(h->to))
+		return -1;
+	h = &service.held[service.nheld++];
+	h->fd = xprt->xp_fd;
+	h->xid = *__rpcb_get_dg_xidp(xprt);
+	h->result = (int32_t)result;
+	h->tolen = xprt->xp_rtaddr.len;
+	memcpy(&h->to, xprt->xp_rtaddr.buf, h->tolen);
+	return 0;
+}
+
+void
+service_release_replies(void)
+{
+	for (size_t i = 0; i < service.nheld; i++) {
+		struct held_reply *h = &service.held[i];
+		/* xid, REPLY, MSG_ACCEPTED, AUTH_NONE verifier, SUCCESS */
+		uint32_t reply[7] = { htonl(h->xid), htonl(1), 0, 0, 0, 0,
+		    htonl((uint32_t)h->result) };
+
+		if (sendto(h->fd, reply, sizeof(reply), MSG_DONTWAIT,
+		    (struct sockaddr *)&h->to, h->tolen) == -1)
+			log_warn("could not send a held reply");
+	}
+	service.nheld = 0;
+}
+
 static void
 dispatch(struct svc_req *rq, SVCXPRT *xprt)
 {
@@ -111,6 +162,7 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 	enum addstat result;
 	unsigned limit = request_limit(xprt->xp_fd);
 	bool_t decoded;
+	int wait;
 
 	if (rq->rq_proc == NULLPROC) {
 		svc_sendreply(xprt, XDRPROC(xdr_void), NULL);
@@ -146,7 +198,11 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 		svcerr_systemerr(xprt);
 		return;
 	}
-	result = dracd_authorize(service.dracd, &notifier, &client);
+	result = dracd_authorize(service.dracd, &notifier, &client, &wait);
+	if (wait && limit != UINT_MAX && hold_reply(xprt, result) == 0)
+		return;
+	if (wait)
+		dracd_publish_now(service.dracd);
 	if (!svc_sendreply(xprt, XDRPROC(xdr_addstat), (caddr_t)&result))
 		log_warnx("could not send reply");
 }

@@ -1,4 +1,5 @@
 /* writer.c: the child that owns the map, and dracd's side of the pipe. */
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -7,10 +8,68 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "writer.h"
+
+/* What the writer knows about readers opening the map. */
+struct readers {
+	int		inotify;	/* IN_OPEN on the map, or -1 */
+	int64_t		last_open_ms;	/* when we last saw one */
+	int64_t		last_change_sec; /* second of our last change */
+};
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+watch_readers(struct readers *r, const char *path)
+{
+	r->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	r->last_open_ms = INT64_MIN / 2;
+	r->last_change_sec = 0;
+	if (r->inotify == -1 || inotify_add_watch(r->inotify, path,
+	    IN_OPEN) == -1) {
+		/* Without it, every same-second change counts as hazardous. */
+		log_warn("writer: inotify on %s", path);
+		if (r->inotify != -1)
+			close(r->inotify);
+		r->inotify = -1;
+	}
+}
+
+/*
+ * A change is hazardous when the map had already changed in the second
+ * this change leaves in st_mtime, and a reader opened it lately: that
+ * reader may have recorded this second as st_mtime and would not notice.
+ * "Lately" is two seconds, to cover a reader that opened, then waited for
+ * our lock before its fstat().  The second is the one the kernel stamped,
+ * which can lag the real clock by a few milliseconds.
+ */
+static int64_t
+note_change(struct readers *r, struct map *m)
+{
+	char events[4096];
+	int64_t now = wall_ms(), sec = map_mtime(m);
+	int hazard;
+
+	if (r->inotify == -1)
+		r->last_open_ms = now;
+	else
+		while (read(r->inotify, events, sizeof(events)) > 0)
+			r->last_open_ms = now;
+	hazard = r->last_change_sec == sec && now - r->last_open_ms <= 2000;
+	r->last_change_sec = sec;
+	return hazard ? sec : 0;
+}
 
 static int
 apply(struct map *m, const struct writer_op *ops, size_t n)
@@ -27,8 +86,10 @@ apply(struct map *m, const struct writer_op *ops, size_t n)
 		memcpy(a.bytes, ops[i].bytes, sizeof(a.bytes));
 		if (ops[i].op == WRITER_PUT)
 			rc = map_put(m, &a, ops[i].expires);
-		else
+		else if (ops[i].op == WRITER_DEL)
 			rc = map_del(m, &a);
+		else
+			rc = map_touch(m, ops[i].expires);
 	}
 	code = map_commit(m);
 	return rc != 0 ? rc : code;
@@ -40,6 +101,8 @@ writer_main(int fd, const char *path, const struct map_format *format,
 {
 	static struct writer_op ops[WRITER_MAX_OPS];
 	struct sigaction sa;
+	struct writer_reply reply;
+	struct readers readers;
 	struct map m;
 	char err[512], report[512];
 	int32_t status = 0;
@@ -67,12 +130,16 @@ writer_main(int fd, const char *path, const struct map_format *format,
 	if (send(fd, &status, sizeof(status), 0) != sizeof(status) ||
 	    status != 0)
 		_exit(1);
+	watch_readers(&readers, path);
 	while ((n = recv(fd, ops, sizeof(ops), MSG_TRUNC)) > 0) {
+		memset(&reply, 0, sizeof(reply));
 		if ((size_t)n > sizeof(ops) || n % sizeof(ops[0]) != 0)
-			status = EINVAL;
+			reply.status = EINVAL;
 		else
-			status = apply(&m, ops, (size_t)n / sizeof(ops[0]));
-		if (send(fd, &status, sizeof(status), 0) != sizeof(status))
+			reply.status = apply(&m, ops, (size_t)n /
+			    sizeof(ops[0]));
+		reply.stale_second = note_change(&readers, &m);
+		if (send(fd, &reply, sizeof(reply), 0) != sizeof(reply))
 			break;
 	}
 	map_close(&m);
@@ -158,7 +225,7 @@ writer_del(struct writer *w, const struct drac_addr *a)
 }
 
 static int
-roundtrip(struct writer *w, int32_t *status)
+roundtrip(struct writer *w, struct writer_reply *reply)
 {
 	size_t len = w->nops * sizeof(w->ops[0]);
 	ssize_t n;
@@ -170,21 +237,21 @@ roundtrip(struct writer *w, int32_t *status)
 		;
 	if (n != (ssize_t)len)
 		return -1;
-	while ((n = recv(w->fd, status, sizeof(*status), 0)) == -1 &&
+	while ((n = recv(w->fd, reply, sizeof(*reply), 0)) == -1 &&
 	    errno == EINTR)
 		;
-	return n == sizeof(*status) ? 0 : -1;
+	return n == sizeof(*reply) ? 0 : -1;
 }
 
 int
 writer_commit(struct writer *w)
 {
-	int32_t status;
+	struct writer_reply reply;
 	char err[512];
 
 	if (w->nops == 0)
 		return 0;
-	if (roundtrip(w, &status) == -1) {
+	if (roundtrip(w, &reply) == -1) {
 		/* The batch was not applied, or not whole: repair, retry. */
 		log_warnx("map writer (pid %ld) is gone; starting a new one",
 		    (long)w->pid);
@@ -194,11 +261,27 @@ writer_commit(struct writer *w)
 			w->nops = 0;
 			return EIO;
 		}
-		if (roundtrip(w, &status) == -1)
-			status = EIO;
+		if (roundtrip(w, &reply) == -1) {
+			reply.status = EIO;
+			reply.stale_second = 0;
+		}
 	}
 	w->nops = 0;
-	return status;
+	if (reply.stale_second > w->stale_second)
+		w->stale_second = reply.stale_second;
+	return reply.status;
+}
+
+int
+writer_touch(struct writer *w, int64_t second)
+{
+	struct drac_addr none;
+
+	memset(&none, 0, sizeof(none));
+	w->nops = 0;
+	queue(w, WRITER_TOUCH, &none, second);
+	w->stale_second = 0;
+	return writer_commit(w);
 }
 
 void

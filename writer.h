@@ -27,6 +27,19 @@ struct writer_op {
 
 #define WRITER_PUT	1
 #define WRITER_DEL	2
+#define WRITER_TOUCH	3
+
+struct writer_reply {
+	int32_t		status;		/* 0 or a code for db_strerror() */
+	int32_t		pad;
+	/*
+	 * Nonzero: the wall-clock second of this commit, when a reader may
+	 * have opened the map earlier in the same second.  Such a reader
+	 * (Postfix) compares st_mtime in whole seconds and would not notice
+	 * this commit; the map must be touched in a later second first.
+	 */
+	int64_t		stale_second;
+};
 /* Bounds one batch, and so one message and one lock hold. */
 #define WRITER_MAX_OPS	1024
 
@@ -37,6 +50,7 @@ struct writer {
 	struct map_format	 format;
 	struct writer_op	 ops[WRITER_MAX_OPS];
 	size_t			 nops;
+	int64_t			 stale_second;	/* touch after it; 0: none */
 };
 
 int	writer_start(struct writer *, const char *path,
@@ -51,6 +65,9 @@ int	writer_del(struct writer *, const struct drac_addr *);
 int	writer_commit(struct writer *);
 /* Closes the socket and waits for the writer to finish and exit. */
 void	writer_stop(struct writer *);
+/* Sets the map's st_mtime to second (not in the future), clearing
+ * stale_second: 0 or a code. */
+int	writer_touch(struct writer *, int64_t second);
 void	writer_free(struct writer *);
 
 #endif

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """mta-stress.py: a real MTA reads dracd's map while dracd is busy.
 
-Writer threads (3 by default, each with its own addresses) authorize,
+Writer threads (3 by default; the tests use 64, because dracd holds a
+reply up to a second while the MTA keeps reopening the map; each with
+its own addresses) authorize,
 renew and re-add thousands of addresses through libdrac's dracauth_str()
 as fast as dracd answers, while dracd
 expires them again (it must run with a short -e, given here as --ttl).
@@ -209,6 +211,8 @@ def main():
     ap.add_argument("--v4", type=int, default=3000)
     ap.add_argument("--v6", type=int, default=1000)
     ap.add_argument("--min-adds", type=int, default=2000)
+    ap.add_argument("--min-smtp", type=int, default=50,
+                    help="SMTP sessions the run must try (a fifth refused)")
     ap.add_argument("--postfix-config")
     ap.add_argument("--map", help="map path without .db")
     ap.add_argument("--sendmail")
@@ -298,7 +302,8 @@ def main():
         print("  FAIL " + b)
     enough = (n["adds"] + n["renewals"] >= a.min_adds and n["rounds"] >= 5
               and n["found_ok"] >= 1000 and n["missing_ok"] >= 100
-              and n["smtp_tries"] >= 50 and n["smtp_refused"] >= 10)
+              and n["smtp_tries"] >= a.min_smtp
+              and n["smtp_refused"] >= a.min_smtp // 5)
     if not enough:
         print("  FAIL the run checked too little to mean anything")
     return 0 if enough and not bad else 1

@@ -45,7 +45,7 @@ start_rpcbind || exit 1
 
 echo "== registration"
 printf '# test notifiers\n255.0.0.0 127.0.0.0\n::1/128\n' > "$T/dracd.allow"
-start_dracd -e 4s -a "$T/dracd.allow" "$MAP" || exit 1
+start_dracd -e 20s -a "$T/dracd.allow" "$MAP" || exit 1
 reg=$(rpcinfo 127.0.0.1)
 for netid in udp tcp udp6 tcp6; do
 	for v in 1 2; do
@@ -66,7 +66,7 @@ out=$("$CLASSIC" auth 127.0.0.1 192.0.2.10)
 check "dracauth succeeds" grep -qx "rc=0 msg=Server reports add succeeded" <<<"$out"
 check "192.0.2.10 in the map" map_has "$MAP" 192.0.2.10
 v=$(map_value 192.0.2.10)
-check "value is the expiry time ($v)" [ "$v" -ge $((t0 + 3)) -a "$v" -le $(($(now) + 4)) ]
+check "value is the expiry time ($v)" [ "$v" -ge $((t0 + 19)) -a "$v" -le $(($(now) + 20)) ]
 check "map verifies" verify
 out=$("$CLASSIC_SO" auth6 127.0.0.1 2001:db8::10)
 check "dracauth6 (shared lib) succeeds" grep -qx "rc=0 msg=Server reports add succeeded" <<<"$out"
@@ -101,7 +101,7 @@ echo "== a long-lived connection survives a dracd restart"
 sess=$!
 wait_for "first dracsend" "grep -q rc=0 '$T/session.out'"
 stop_dracd
-start_dracd -e 4s -a "$T/dracd.allow" "$MAP" || exit 1
+start_dracd -e 20s -a "$T/dracd.allow" "$MAP" || exit 1
 touch "$T/restarted"
 wait $sess
 check "dracsend after restart reconnects" [ "$(grep -c '^rc=0 msg=Server reports add succeeded' "$T/session.out")" -eq 2 ]
@@ -228,7 +228,7 @@ check "live entry kept with its original expiry" [ "$(map_value 192.0.2.50)" = "
 check "expired entry removed at reload" bash -c "! db5.3_dump -p '$MAP' | grep -qx ' 192.0.2.51'"
 check "entry with a later expiry kept" [ "$(map_value 192.0.2.52)" = "$fut" ]
 check "foreign entry left alone" map_has "$MAP" static.example
-check "reload logged" log_has "reloaded 2 live entries"
+check "reload logged" grep -Eq "reloaded [0-9]+ live entries from .*, removed [1-9]" "$T/dracd.log"
 "$DRACCTL" -q add 192.0.2.53
 check "serving after reload" map_has "$MAP" 192.0.2.53
 stop_dracd

@@ -127,7 +127,8 @@ for cf in drac drac-classic; do
 		check "stress: sendmail -bt lookups and SMTP sessions while dracd adds, renews and expires" \
 		    /usr/bin/python3 "$TOP/tests/mta-stress.py" --mta sendmail \
 		    --lib "$TOP/libdrac.so.1" --dracctl "$DRACCTL" --ttl "$TTL" \
-		    --sendmail "$SMBIN" --cf "$SMD/drac.cf" --smtp-port "$PORT"
+		    --sendmail "$SMBIN" --cf "$SMD/drac.cf" --smtp-port "$PORT" \
+		    --writers 64 --min-adds 500 --min-smtp 10
 	fi
 	stop_sendmail
 done

@@ -90,12 +90,19 @@ VALGRIND  = valgrind --error-exitcode=99 --leak-check=full \
 deps:
 	@sh tools/packages.sh
 
-check: deps all
+# The tests' own packages: Postfix, swaks, a private sendmail, Dovecot
+# (dovecot-dev too, so that `all` builds the plugin).
+test-deps: deps
+	@bash tests/mta-setup.sh
+	@bash tests/dovecot-setup.sh
+
+check: test-deps
+	@$(MAKE) -s all
 	@sh tests/run.sh
 
 # The whole suite again with everything built under ASan and UBSan; the
 # normal build is restored afterwards.
-check-asan: deps
+check-asan: test-deps
 	$(MAKE) clean
 	$(MAKE) all CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)"
 	ASAN_OPTIONS=detect_leaks=1:exitcode=99 \
@@ -104,7 +111,7 @@ check-asan: deps
 	rc=$$?; $(MAKE) clean; $(MAKE) all; exit $$rc
 
 # The integration tests with dracd under valgrind memcheck.
-check-valgrind: deps all
+check-valgrind: test-deps all
 	DRACD_WRAPPER='$(VALGRIND)' sh tests/run.sh
 
 run: deps all
@@ -136,5 +143,5 @@ clean:
 	rm -f *.o $(PROGS) libdrac.a libdrac.so* libdrac.pc $(TEST_PROGS) \
 	    drac_prot.x drac_prot.h drac_prot_xdr.c
 
-.PHONY: all deps check check-asan check-valgrind run install clean
+.PHONY: all deps test-deps check check-asan check-valgrind run install clean
 -include contrib/dovecot/plugin.mk

@@ -31,6 +31,8 @@
 #define DEFAULT_TTL	(30 * 60)
 #define MAX_TTL		(366 * 24 * 3600)
 #define DEFAULT_MAX_ENTRIES	10000000
+/* A power failure loses at most this much; a crash of dracd nothing. */
+#define DEFAULT_SYNC_MS	200
 /* Expiring in slices keeps adds flowing while many entries expire at once. */
 #define EXPIRE_SLICE	256
 #define EXPIRY_RETRY_MS	5000
@@ -41,7 +43,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-e expire] "
-	    "[-M maxentries] [-m mapformat] [dbfile]\n");
+	    "[-M maxentries] [-m mapformat] [-y syncms] [dbfile]\n");
 	exit(64);
 }
 
@@ -446,6 +448,7 @@ main(int argc, char *argv[])
 	const char *map_path = DEFAULT_MAP, *why;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
+	int sync_ms = DEFAULT_SYNC_MS;
 	int defaulted;
 	uint64_t seed;
 	unsigned long long max;
@@ -460,7 +463,7 @@ main(int argc, char *argv[])
 	d.max_entries = DEFAULT_MAX_ENTRIES;
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
-	while ((ch = getopt(argc, argv, "a:de:fiM:m:n")) != -1) {
+	while ((ch = getopt(argc, argv, "a:de:fiM:m:ny:")) != -1) {
 		switch (ch) {
 		case 'a':
 			d.allow_path = optarg;
@@ -496,6 +499,15 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			check_only = 1;
+			break;
+		case 'y':
+			errno = 0;
+			max = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno || max > 60000)
+				errx(64, "bad -y \"%s\": want milliseconds from 0 "
+				    "(sync every change) to 60000", optarg);
+			sync_ms = (int)max;
 			break;
 		default:
 			usage();
@@ -546,15 +558,16 @@ main(int argc, char *argv[])
 	if (!truncate)
 		reload_map(&d, &map);
 	map_close(&map);
-	if (writer_start(&d.writer, map_path, &format, errbuf,
+	if (writer_start(&d.writer, map_path, &format, sync_ms, errbuf,
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	setup_signals();
 	if (service_start(&d, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
-	log_info("started: map %s (%s), expire %" PRId64 "s, allow %s (%s, "
-	    "%zu rules), %zu live entries", map_path,
-	    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)), d.ttl,
+	log_info("started: map %s (%s, disk sync %s%d ms), expire %" PRId64
+	    "s, allow %s (%s, %zu rules), %zu live entries", map_path,
+	    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
+	    sync_ms ? "within " : "every change, ", sync_ms, d.ttl,
 	    d.allow_path, defaulted ? "absent: loopback and local addresses" :
 	    "file", d.allow.count, table_count(&d.table));
 	if (!foreground && daemon(0, 0) == -1) {

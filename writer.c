@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,9 +96,24 @@ apply(struct map *m, const struct writer_op *ops, size_t n)
 	return rc != 0 ? rc : code;
 }
 
+/* Berkeley DB's sync writes the pages, then calls this instead. */
+static int
+defer_fsync(int fd)
+{
+	(void)fd;
+	return 0;
+}
+
+static void
+flush_to_disk(struct map *m)
+{
+	if (fdatasync(m->fd) == -1)
+		log_warn("writer: fdatasync %s", m->path);
+}
+
 static void __attribute__((noreturn))
 writer_main(int fd, const char *path, const struct map_format *format,
-    int repair)
+    int repair, int sync_ms)
 {
 	static struct writer_op ops[WRITER_MAX_OPS];
 	struct sigaction sa;
@@ -106,6 +122,7 @@ writer_main(int fd, const char *path, const struct map_format *format,
 	struct map m;
 	char err[512], report[512];
 	int32_t status = 0;
+	int64_t dirty_since = -1;
 	ssize_t n;
 
 	/* dracd decides when we stop: by closing the socket. */
@@ -131,7 +148,22 @@ writer_main(int fd, const char *path, const struct map_format *format,
 	    status != 0)
 		_exit(1);
 	watch_readers(&readers, path);
-	while ((n = recv(fd, ops, sizeof(ops), MSG_TRUNC)) > 0) {
+	if (sync_ms > 0)
+		db_env_set_func_fsync(defer_fsync);
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (dirty_since >= 0) {
+			int64_t left = dirty_since + sync_ms - wall_ms();
+
+			if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+				flush_to_disk(&m);
+				dirty_since = -1;
+				continue;
+			}
+		}
+		if ((n = recv(fd, ops, sizeof(ops), MSG_TRUNC)) <= 0)
+			break;
 		memset(&reply, 0, sizeof(reply));
 		if ((size_t)n > sizeof(ops) || n % sizeof(ops[0]) != 0)
 			reply.status = EINVAL;
@@ -139,9 +171,13 @@ writer_main(int fd, const char *path, const struct map_format *format,
 			reply.status = apply(&m, ops, (size_t)n /
 			    sizeof(ops[0]));
 		reply.stale_second = note_change(&readers, &m);
+		if (sync_ms > 0 && dirty_since < 0)
+			dirty_since = wall_ms();
 		if (send(fd, &reply, sizeof(reply), 0) != sizeof(reply))
 			break;
 	}
+	if (dirty_since >= 0)
+		flush_to_disk(&m);
 	map_close(&m);
 	_exit(0);
 }
@@ -166,7 +202,7 @@ spawn(struct writer *w, int repair, char *err, size_t errsize)
 		return -1;
 	case 0:
 		close(sv[0]);
-		writer_main(sv[1], w->path, &w->format, repair);
+		writer_main(sv[1], w->path, &w->format, repair, w->sync_ms);
 	}
 	close(sv[1]);
 	w->fd = sv[0];
@@ -183,11 +219,12 @@ spawn(struct writer *w, int repair, char *err, size_t errsize)
 
 int
 writer_start(struct writer *w, const char *path,
-    const struct map_format *format, char *err, size_t errsize)
+    const struct map_format *format, int sync_ms, char *err, size_t errsize)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	w->pid = -1;
+	w->sync_ms = sync_ms;
 	w->format = *format;
 	if ((w->path = strdup(path)) == NULL) {
 		snprintf(err, errsize, "%s", strerror(errno));

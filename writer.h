@@ -45,6 +45,7 @@ struct writer_reply {
 
 struct writer {
 	pid_t			 pid;
+	int			 sync_ms;	/* fdatasync at most this often */
 	int			 fd;
 	char			*path;
 	struct map_format	 format;
@@ -53,8 +54,15 @@ struct writer {
 	int64_t			 stale_second;	/* touch after it; 0: none */
 };
 
+/*
+ * sync_ms 0: every batch reaches the disk (fdatasync) before the reply,
+ * as DRAC 1.12 did.  Otherwise a batch reaches the file, so readers and a
+ * restart after a crash of dracd see it, before the reply, and the disk
+ * within sync_ms: a power failure loses at most that much.
+ */
 int	writer_start(struct writer *, const char *path,
-	    const struct map_format *, char *err, size_t errsize);
+	    const struct map_format *, int sync_ms, char *err,
+	    size_t errsize);
 /* Queue a change; returns -1 when the batch is full (commit first). */
 int	writer_put(struct writer *, const struct drac_addr *, int64_t);
 int	writer_del(struct writer *, const struct drac_addr *);

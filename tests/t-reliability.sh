@@ -75,6 +75,35 @@ check "the cap is logged" grep -q "table full (5 entries" "$T/dracd.log"
 check "nothing evicted" [ "$(map_dump "$T/capped.db" | wc -l)" -eq 5 ]
 stop_dracd
 
+echo "== durability: -y bounds how long a change waits for the disk"
+# trace_syncs LOG: strace the daemon and its map writer for sync calls.
+trace_syncs() {
+	strace -qq -e trace=fdatasync,fsync -o "$1" -p "$DRACD_PID" \
+	    -p "$(pgrep -P "$DRACD_PID" | head -1)" 2>/dev/null &
+	STRACE_PID=$!
+	sleep 0.5
+}
+syncs() { grep -cE '(fdatasync|fsync)\(' "$1"; }
+start_dracd -i -y 0 -a "$TOP/dracd.allow" "$T/sync0.db" || exit 1
+trace_syncs "$T/strace0.log"
+python3 "$TOP/tests/rpcload.py" 50 10.50.0.1 >/dev/null
+kill -INT "$STRACE_PID"; wait "$STRACE_PID"
+stop_dracd
+n0=$(syncs "$T/strace0.log")
+check "-y 0: every add reaches the disk before its reply ($n0 syncs for 50 adds)" [ "$n0" -ge 50 ]
+start_dracd -i -a "$TOP/dracd.allow" "$T/sync1.db" || exit 1
+trace_syncs "$T/strace1.log"
+t0=$(date +%s%N)
+python3 "$TOP/tests/rpcload.py" 500 10.51.0.1 >/dev/null
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sleep 0.5
+kill -INT "$STRACE_PID"; wait "$STRACE_PID"
+n1=$(syncs "$T/strace1.log")
+check "default: 500 adds in $ms ms with $n1 syncs, about one per 200 ms" \
+    [ "$n1" -ge 1 -a "$n1" -le $((ms / 200 + 3)) ]
+stop_dracd
+check "all 500 in the map" [ "$(map_dump "$T/sync1.db" | wc -l)" -eq 500 ]
+
 echo "== kill -9 under load, at random moments"
 : > "$T/acked"
 rm -f "$MAP"

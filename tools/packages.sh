@@ -5,7 +5,7 @@
 set -u
 
 need="gcc make pkg-config libc6-dev cpp rpcsvc-proto libtirpc-dev libdb5.3-dev \
-db5.3-util rpcbind iproute2 util-linux python3 mandoc libfaketime $*"
+db5.3-util rpcbind iproute2 util-linux python3 mandoc libfaketime strace $*"
 
 missing=""
 for p in $need; do

@@ -1,12 +1,13 @@
 /*
  * allow.c: the notifier allow list.  Classic DRAC lines are
- * "netmask netaddr" in dotted quads; we also take CIDR for IPv4 and IPv6
- * and bare addresses.  Unlike DRAC 1.12, a line that does not parse is an
+ * "netmask netaddr" in dotted quads; we also take CIDR for IPv4 and IPv6,
+ * bare addresses, and "uid N" / "user NAME" for the local UNIX socket.  Unlike DRAC 1.12, a line that does not parse is an
  * error: silently ignoring it could lock out a POP server or let in a net.
  */
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,42 @@ parse_cidr(char *token, struct allow_rule *rule, const char **why)
 	return 1;
 }
 
+/* "uid N" or "user NAME": who may notify over the UNIX socket. */
+static int
+parse_local(char **tokens, int ntokens, struct allow_rule *rule,
+    const char **why)
+{
+	char *end;
+	unsigned long uid;
+
+	if (ntokens != 2) {
+		*why = "expected \"uid NUMBER\" or \"user NAME\"";
+		return -1;
+	}
+	rule->is_uid = 1;
+	if (tokens[0][1] == 'i') {
+		errno = 0;
+		uid = strtoul(tokens[1], &end, 10);
+		if (tokens[1][0] < '0' || tokens[1][0] > '9' || *end != '\0' ||
+		    errno || uid > 0xfffffffeUL) {
+			*why = "bad uid";
+			return -1;
+		}
+		rule->uid = (uid_t)uid;
+		return 1;
+	}
+	{
+		struct passwd *pw = getpwnam(tokens[1]);
+
+		if (pw == NULL) {
+			*why = "no such user";
+			return -1;
+		}
+		rule->uid = pw->pw_uid;
+	}
+	return 1;
+}
+
 int
 allow_parse_line(const char *line, struct allow_rule *rule, const char **why)
 {
@@ -108,6 +145,8 @@ allow_parse_line(const char *line, struct allow_rule *rule, const char **why)
 	memset(rule, 0, sizeof(*rule));
 	if (ntokens == 0)
 		return 0;
+	if (strcmp(tokens[0], "uid") == 0 || strcmp(tokens[0], "user") == 0)
+		return parse_local(tokens, ntokens, rule, why);
 	if (ntokens > 2) {
 		*why = "too many fields (expected \"netmask netaddr\" or an "
 		    "address/prefix)";
@@ -214,6 +253,8 @@ allow_add_default(struct allow_list *list)
 	if (allow_parse_line("127.0.0.0/8", &rule, &why) != 1 ||
 	    list_append(list, &rule) == -1 ||
 	    allow_parse_line("::1", &rule, &why) != 1 ||
+	    list_append(list, &rule) == -1 ||
+	    allow_parse_line("uid 0", &rule, &why) != 1 ||
 	    list_append(list, &rule) == -1)
 		return -1;
 	if (getifaddrs(&ifa) == -1)
@@ -261,13 +302,20 @@ allow_load(const char *path, struct allow_list *list, int *defaulted,
 }
 
 int
-allow_permits(const struct allow_list *list, const struct drac_addr *a)
+allow_permits(const struct allow_list *list, const struct notifier *n)
 {
+	const struct drac_addr *a = &n->addr;
+
 	for (size_t r = 0; r < list->count; r++) {
 		const struct allow_rule *rule = &list->rules[r];
 		size_t len = rule->net.family == AF_INET ? 4 : 16;
 		size_t i;
 
+		if (rule->is_uid || n->is_local) {
+			if (rule->is_uid && n->is_local && rule->uid == n->uid)
+				return 1;
+			continue;
+		}
 		if (rule->net.family != a->family)
 			continue;
 		for (i = 0; i < len; i++)
@@ -277,6 +325,17 @@ allow_permits(const struct allow_list *list, const struct drac_addr *a)
 			return 1;
 	}
 	return 0;
+}
+
+const char *
+notifier_format(const struct notifier *n, char *buf, size_t size)
+{
+	if (n->is_local)
+		snprintf(buf, size, "uid %lu (local socket)",
+		    (unsigned long)n->uid);
+	else
+		addr_format(&n->addr, buf, size);
+	return buf;
 }
 
 void

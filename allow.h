@@ -6,9 +6,20 @@
 
 #include "addr.h"
 
+#include <sys/types.h>
+
 struct allow_rule {
 	struct drac_addr	net;
 	uint8_t			mask[16];
+	int			is_uid;	/* a local user, not a network */
+	uid_t			uid;
+};
+
+/* Who sent a request: an address, or a local user on the UNIX socket. */
+struct notifier {
+	int			is_local;
+	struct drac_addr	addr;
+	uid_t			uid;
 };
 
 struct allow_list {
@@ -31,7 +42,8 @@ int	allow_load_stream(FILE *, const char *, struct allow_list *, char *,
  */
 int	allow_load(const char *, struct allow_list *, int *, char *, size_t);
 int	allow_add_default(struct allow_list *);
-int	allow_permits(const struct allow_list *, const struct drac_addr *);
+int	allow_permits(const struct allow_list *, const struct notifier *);
+const char *notifier_format(const struct notifier *, char *, size_t);
 void	allow_free(struct allow_list *);
 
 #endif

@@ -6,6 +6,9 @@
  * do not trample each other's connection.  Every call is bounded by a
  * short timeout: a POP server must never hang on a dead dracd.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <arpa/inet.h>
 
 #include <stdlib.h>
@@ -43,6 +46,21 @@ ms_to_tv(int ms)
 	return tv;
 }
 
+/* dracd's local socket: the server checks who we are by our uid. */
+static CLIENT *
+open_local(const char *path, unsigned long vers)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int sock = RPC_ANYSOCK;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		rpc_createerr.cf_stat = RPC_UNKNOWNADDR;
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	return clntunix_create(&sun, DRACPROG, vers, &sock, 0, 0);
+}
+
 static CLIENT *
 open_client(const char *server, unsigned long vers, int timeout_ms,
     char **errmsg)
@@ -59,7 +77,11 @@ open_client(const char *server, unsigned long vers, int timeout_ms,
 	if (inet_pton(AF_INET6, server, probe) == 1)
 		nettype = "datagram_v";
 	total = ms_to_tv(timeout_ms);
-	clnt = clnt_create_timed(server, DRACPROG, vers, nettype, &total);
+	if (strncmp(server, "unix:", 5) == 0)
+		clnt = open_local(server + 5, vers);
+	else
+		clnt = clnt_create_timed(server, DRACPROG, vers, nettype,
+		    &total);
 	if (clnt == NULL) {
 		set_msg(errmsg, clnt_spcreateerror((char *)server));
 		return NULL;

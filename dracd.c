@@ -43,7 +43,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-e expire] "
-	    "[-M maxentries] [-m mapformat] [-y syncms] [dbfile]\n");
+	    "[-M maxentries] [-m mapformat] [-U socket] [-y syncms] "
+	    "[dbfile]\n");
 	exit(64);
 }
 
@@ -128,10 +129,10 @@ log_map_error(const char *what, int code)
 }
 
 enum addstat
-dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
+dracd_authorize(struct dracd *d, const struct notifier *notifier,
     const struct drac_addr *client, int *wait)
 {
-	char ntext[ADDR_TEXT_MAX], ctext[ADDR_TEXT_MAX];
+	char ntext[ADDR_TEXT_MAX + 32], ctext[ADDR_TEXT_MAX];
 	const char *why;
 	int64_t wall_ms = clock_wall_ms();
 	int64_t expires = wall_ms / 1000 + d->ttl;
@@ -139,7 +140,7 @@ dracd_authorize(struct dracd *d, const struct drac_addr *notifier,
 	int renewed, code;
 
 	*wait = 0;
-	addr_format(notifier, ntext, sizeof(ntext));
+	notifier_format(notifier, ntext, sizeof(ntext));
 	addr_format(client, ctext, sizeof(ctext));
 	if (!allow_permits(&d->allow, notifier)) {
 		d->stats.denied++;
@@ -445,7 +446,7 @@ main(int argc, char *argv[])
 	struct dracd d;
 	struct map_format format;
 	struct map map;
-	const char *map_path = DEFAULT_MAP, *why;
+	const char *map_path = DEFAULT_MAP, *local_path = NULL, *why;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
 	int sync_ms = DEFAULT_SYNC_MS;
@@ -463,7 +464,7 @@ main(int argc, char *argv[])
 	d.max_entries = DEFAULT_MAX_ENTRIES;
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
-	while ((ch = getopt(argc, argv, "a:de:fiM:m:ny:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:de:fiM:m:nU:y:")) != -1) {
 		switch (ch) {
 		case 'a':
 			d.allow_path = optarg;
@@ -499,6 +500,11 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			check_only = 1;
+			break;
+		case 'U':
+			if (*optarg != '/')
+				errx(64, "-U wants an absolute path");
+			local_path = optarg;
 			break;
 		case 'y':
 			errno = 0;
@@ -562,7 +568,7 @@ main(int argc, char *argv[])
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	setup_signals();
-	if (service_start(&d, errbuf, sizeof(errbuf)) == -1)
+	if (service_start(&d, local_path, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	log_info("started: map %s (%s, disk sync %s%d ms), expire %" PRId64
 	    "s, allow %s (%s, %zu rules), %zu live entries", map_path,

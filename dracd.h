@@ -36,7 +36,7 @@ int64_t	clock_wall_ms(void);
  * The one thing dracd does: record client on behalf of notifier.  *wait
  * says the reply must be held until dracd_publish() (see writer.h).
  */
-enum addstat dracd_authorize(struct dracd *, const struct drac_addr *notifier,
+enum addstat dracd_authorize(struct dracd *, const struct notifier *,
 	    const struct drac_addr *client, int *wait);
 /*
  * Touches the map once the second of a stale commit is over and releases
@@ -46,8 +46,9 @@ enum addstat dracd_authorize(struct dracd *, const struct drac_addr *notifier,
 int64_t	dracd_publish(struct dracd *);
 void	dracd_publish_now(struct dracd *);
 
-/* service.c: the RPC side of the loop. */
-int	service_start(struct dracd *, char *err, size_t errsize);
+/* service.c: the RPC side of the loop; local_path: the UNIX socket. */
+int	service_start(struct dracd *, const char *local_path, char *err,
+	    size_t errsize);
 void	service_stop(void);
 /* Called with poll()'s results for the first svc_max_pollfd entries. */
 void	service_dispatch(struct pollfd *, int nready);

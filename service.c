@@ -4,6 +4,8 @@
  * checked in ways rpcgen's stubs cannot.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,6 +71,7 @@ static struct {
 	int			 rpcbind_lost;
 	struct held_reply	 held[MAX_HELD];
 	size_t			 nheld;
+	const char		*local_path;	/* UNIX socket, or NULL */
 } service;
 
 struct v1_args {
@@ -108,14 +111,35 @@ request_limit(int fd)
 	return UINT_MAX;
 }
 
+/*
+ * The notifier: its address, or on the UNIX socket the uid the kernel
+ * vouches for (SO_PEERCRED), which no remote sender can forge.
+ */
 static int
-caller_of(SVCXPRT *xprt, struct drac_addr *a)
+caller_of(SVCXPRT *xprt, struct notifier *n)
 {
 	struct netbuf *nb = svc_getrpccaller(xprt);
 
-	if (nb == NULL || nb->buf == NULL || nb->len < sizeof(sa_family_t))
-		return -1;
-	return addr_from_sockaddr(nb->buf, a);
+	memset(n, 0, sizeof(*n));
+	if (nb != NULL && nb->buf != NULL && nb->len >= sizeof(sa_family_t) &&
+	    addr_from_sockaddr(nb->buf, &n->addr) == 0)
+		return 0;
+	if (service.local_path != NULL) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct sockaddr_storage ss;
+		socklen_t sslen = sizeof(ss);
+
+		if (getsockname(xprt->xp_fd, (struct sockaddr *)&ss,
+		    &sslen) == 0 && ss.ss_family == AF_UNIX &&
+		    getsockopt(xprt->xp_fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		    &len) == 0) {
+			n->is_local = 1;
+			n->uid = cred.uid;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /*
@@ -158,7 +182,8 @@ service_release_replies(void)
 static void
 dispatch(struct svc_req *rq, SVCXPRT *xprt)
 {
-	struct drac_addr notifier, client;
+	struct notifier notifier;
+	struct drac_addr client;
 	enum addstat result;
 	unsigned limit = request_limit(xprt->xp_fd);
 	bool_t decoded;
@@ -331,8 +356,62 @@ another_dracd_serving(void)
 	    NULLPROC, NULL, 0, NULL, 0) == 0;
 }
 
+/*
+ * The local socket: for POP/IMAP servers on this host, identified by
+ * uid rather than by a source address.  Not registered with rpcbind.
+ */
+static int
+start_local(const char *path, char *err, size_t errsize)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	SVCXPRT *xprt;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errsize, "%s: path too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errsize, "%s exists and is not a socket",
+			    path);
+			return -1;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd != -1 && connect(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(fd);
+			snprintf(err, errsize, "%s: another dracd is serving "
+			    "on it", path);
+			return -1;
+		}
+		if (fd != -1)
+			close(fd);
+		unlink(path);
+	}
+	if ((xprt = svcunix_create(RPC_ANYSOCK, 0, 0, (char *)path)) == NULL) {
+		snprintf(err, errsize, "%s: cannot create the local socket",
+		    path);
+		return -1;
+	}
+	/* Anyone may connect; only the uids in the allow file may add. */
+	if (chmod(path, 0666) == -1 ||
+	    !svc_reg(xprt, DRACPROG, DRACVERS, dispatch, NULL) ||
+	    !svc_reg(xprt, DRACPROG, DRACVERS6, dispatch, NULL)) {
+		snprintf(err, errsize, "%s: cannot serve on the local socket",
+		    path);
+		unlink(path);
+		return -1;
+	}
+	service.local_path = path;
+	return 0;
+}
+
 int
-service_start(struct dracd *d, char *err, size_t errsize)
+service_start(struct dracd *d, const char *local_path, char *err,
+    size_t errsize)
 {
 	static const char *netids[] = { "udp", "tcp", "udp6", "tcp6" };
 	int maxrec = MAX_RECORD;
@@ -367,12 +446,20 @@ service_start(struct dracd *d, char *err, size_t errsize)
 		}
 		log_warnx("%s; serving without it", why);
 	}
+	if (local_path != NULL && start_local(local_path, err, errsize) == -1) {
+		service_stop();
+		return -1;
+	}
 	return nstarted > 0 ? 0 : -1;
 }
 
 void
 service_stop(void)
 {
+	if (service.local_path != NULL) {
+		unlink(service.local_path);
+		service.local_path = NULL;
+	}
 	if (service.registered) {
 		svc_unreg(DRACPROG, DRACVERS);
 		svc_unreg(DRACPROG, DRACVERS6);

@@ -78,6 +78,23 @@ test_addr(void)
 	CHECK(addr_unusable(&a) == NULL);
 }
 
+static int
+permits(const struct allow_list *list, const char *text)
+{
+	struct notifier n = { 0 };
+
+	n.addr = A(text);
+	return allow_permits(list, &n);
+}
+
+static int
+permits_uid(const struct allow_list *list, uid_t uid)
+{
+	struct notifier n = { .is_local = 1, .uid = uid };
+
+	return allow_permits(list, &n);
+}
+
 static FILE *
 text_stream(const char *text)
 {
@@ -97,7 +114,6 @@ static void
 test_allow(void)
 {
 	struct allow_list list;
-	struct drac_addr a;
 	char err[256];
 	FILE *fp;
 
@@ -119,26 +135,28 @@ test_allow(void)
 	CHECK(parses("a b c") == -1);
 	CHECK(parses("nonsense") == -1);
 	CHECK(parses("255.255.255.0 192.0.2.0 extra") == -1);
+	CHECK(parses("uid 0") == 1);
+	CHECK(parses("uid 110 # dovecot") == 1);
+	CHECK(parses("user root") == 1);
+	CHECK(parses("user no-such-user-here") == -1);
+	CHECK(parses("uid -1") == -1);
+	CHECK(parses("uid") == -1);
+	CHECK(parses("uid 1 2") == -1);
 
 	fp = text_stream("# test\n255.255.255.0 192.0.2.0\n"
-	    "10.0.0.0/8\n2001:db8::/32\n\n");
+	    "10.0.0.0/8\n2001:db8::/32\n\nuid 110\n");
 	CHECK(allow_load_stream(fp, "t", &list, err, sizeof(err)) == 0);
 	fclose(fp);
-	CHECK(list.count == 3);
-	a = A("192.0.2.77");
-	CHECK(allow_permits(&list, &a));
-	a = A("192.0.3.1");
-	CHECK(!allow_permits(&list, &a));
-	a = A("10.200.1.1");
-	CHECK(allow_permits(&list, &a));
-	a = A("::ffff:10.1.2.3");		/* mapped: checked as IPv4 */
-	CHECK(allow_permits(&list, &a));
-	a = A("2001:db8:ffff::1");
-	CHECK(allow_permits(&list, &a));
-	a = A("2001:db9::1");
-	CHECK(!allow_permits(&list, &a));
-	a = A("::1");
-	CHECK(!allow_permits(&list, &a));
+	CHECK(list.count == 4);
+	CHECK(permits_uid(&list, 110));
+	CHECK(!permits_uid(&list, 0));
+	CHECK(permits(&list, "192.0.2.77"));
+	CHECK(!permits(&list, "192.0.3.1"));
+	CHECK(permits(&list, "10.200.1.1"));
+	CHECK(permits(&list, "::ffff:10.1.2.3"));		/* mapped: checked as IPv4 */
+	CHECK(permits(&list, "2001:db8:ffff::1"));
+	CHECK(!permits(&list, "2001:db9::1"));
+	CHECK(!permits(&list, "::1"));
 	allow_free(&list);
 
 	fp = text_stream("10.0.0.0/8\n\n192.0.2.0 255.255.255.0\n");
@@ -152,18 +170,17 @@ test_allow(void)
 	fp = text_stream("# nobody\n");
 	CHECK(allow_load_stream(fp, "empty", &list, err, sizeof(err)) == 0);
 	fclose(fp);
-	a = A("127.0.0.1");
-	CHECK(list.count == 0 && !allow_permits(&list, &a));
+	CHECK(list.count == 0 && !permits(&list, "127.0.0.1"));
+	CHECK(!permits_uid(&list, 0));
 	allow_free(&list);
 
 	memset(&list, 0, sizeof(list));
 	CHECK(allow_add_default(&list) == 0);
-	a = A("127.0.0.1");
-	CHECK(allow_permits(&list, &a));
-	a = A("::1");
-	CHECK(allow_permits(&list, &a));
-	a = A("192.0.2.1");
-	CHECK(!allow_permits(&list, &a));
+	CHECK(permits(&list, "127.0.0.1"));
+	CHECK(permits(&list, "::1"));
+	CHECK(!permits(&list, "192.0.2.1"));
+	CHECK(permits_uid(&list, 0));
+	CHECK(!permits_uid(&list, 65534));
 	allow_free(&list);
 }
 

@@ -108,7 +108,8 @@ echo "== kill -9 under load, at random moments"
 : > "$T/acked"
 rm -f "$MAP"
 iterations=${KILL_ITERATIONS:-25}
-bad_verify=0 missing=0
+bad_verify=0 bad_reader=0 missing=0
+mkdir -p "$T/pf" && : > "$T/pf/main.cf"
 for it in $(seq 1 "$iterations"); do
 	start_dracd -a "$TOP/dracd.allow" "$MAP" || { bad_verify=$((bad_verify + 1)); break; }
 	python3 "$TOP/tests/rpcload.py" 100000 "10.$((it / 200)).$((it % 200)).1" "$T/acked" >/dev/null &
@@ -121,8 +122,13 @@ for it in $(seq 1 "$iterations"); do
 	wait "$load" 2>/dev/null
 	# As the MTAs read: under a shared lock (the writer may be finishing).
 	flock -s "$MAP" db5.3_verify -q "$MAP" || bad_verify=$((bad_verify + 1))
+	# and Postfix's own reader finds the last acknowledged address
+	last=$(tail -n 1 "$T/acked")
+	[ "$(postmap -c "$T/pf" -q "$last" "hash:${MAP%.db}")" -gt 0 ] 2>/dev/null ||
+	    bad_reader=$((bad_reader + 1))
 done
 check "map verifies after each of $iterations kill -9s (failures: $bad_verify)" [ $bad_verify -eq 0 ]
+check "postmap -q finds the last acknowledged address after each (failures: $bad_reader)" [ $bad_reader -eq 0 ]
 start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
 map_dump "$MAP" | cut -d= -f1 | sort > "$T/present"
 sort -u "$T/acked" > "$T/acked.sorted"

@@ -138,6 +138,12 @@ install: all
 	for f in $(MANLINKS); do \
 	    ln -sf dracauth.3 $(DESTDIR)$(PREFIX)/share/man/man3/$$f.3; done
 	install -m 644 dracd.allow $(DESTDIR)$(PREFIX)/share/doc/drac/dracd.allow.example
+	install -d $(DESTDIR)$(PREFIX)/share/doc/drac/examples
+	sed 's|@PREFIX@|$(PREFIX)|g' contrib/systemd/dracd.service \
+	    > $(DESTDIR)$(PREFIX)/share/doc/drac/examples/dracd.service
+	sed 's|@PREFIX@|$(PREFIX)|g' contrib/init.d/dracd \
+	    > $(DESTDIR)$(PREFIX)/share/doc/drac/examples/dracd.init
+	chmod 755 $(DESTDIR)$(PREFIX)/share/doc/drac/examples/dracd.init
 
 clean:
 	rm -f *.o $(PROGS) libdrac.a libdrac.so* libdrac.pc $(TEST_PROGS) \
@@ -145,3 +151,5 @@ clean:
 
 .PHONY: all deps test-deps check check-asan check-valgrind run install clean
 -include contrib/dovecot/plugin.mk
+-include bench/bench.mk
+-include fuzz/fuzz.mk

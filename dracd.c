@@ -7,6 +7,7 @@
  * state: RPC requests, expiry deadlines and signals.
  */
 #include <sys/random.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 
 #define DEFAULT_MAP	"/etc/mail/dracd.db"
 #define DEFAULT_ALLOW	"/etc/mail/dracd.allow"
+#define DEFAULT_PIDFILE	"/run/dracd.pid"
 #define DEFAULT_TTL	(30 * 60)
 #define MAX_TTL		(366 * 24 * 3600)
 #define DEFAULT_MAX_ENTRIES	10000000
@@ -43,8 +45,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-e expire] "
-	    "[-M maxentries] [-m mapformat] [-U socket] [-y syncms] "
-	    "[dbfile]\n");
+	    "[-M maxentries] [-m mapformat] [-P pidfile] [-U socket]\n"
+	    "             [-y syncms] [dbfile]\n");
 	exit(64);
 }
 
@@ -118,6 +120,7 @@ setup_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -350,6 +353,85 @@ reload_map(struct dracd *d, struct map *map)
 		    table_count(&d->table), d->max_entries);
 }
 
+static void
+log_stats(struct dracd *d)
+{
+	log_info("stats: %zu live entries; since start (%" PRId64 " s ago): "
+	    "%" PRIu64 " adds, %" PRIu64 " renewals, %" PRIu64 " expired, "
+	    "%" PRIu64 " denied, %" PRIu64 " refused, %" PRIu64 " errors",
+	    table_count(&d->table), (clock_mono_ms() - d->started) / 1000,
+	    d->stats.adds, d->stats.renewals, d->stats.expired,
+	    d->stats.denied, d->stats.refused, d->stats.errors);
+}
+
+/*
+ * Without -f: the parent waits on a pipe and exits 0 only once the daemon
+ * is registered and serving, or non-zero after the daemon has printed why
+ * it could not start, so init scripts see failures.
+ */
+static int
+daemon_begin(void)
+{
+	int p[2], status;
+	char ok;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &ok, 1) == 1)
+			_exit(0);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		_exit(WIFEXITED(status) && WEXITSTATUS(status) != 0 ?
+		    WEXITSTATUS(status) : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		err(1, "setsid");
+	return p[1];
+}
+
+static void
+daemon_ready(int fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (chdir("/") == -1) {
+		/* Nothing relative is opened after startup. */
+	}
+	if (write(fd, "1", 1) != 1)
+		log_warn("telling the parent we are ready");
+	close(fd);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char tmp[PATH_MAX], buf[32];
+	int fd, n;
+
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd == -1 || write(fd, buf, (size_t)n) != n || close(fd) == -1 ||
+	    rename(tmp, path) == -1) {
+		unlink(tmp);
+		err(1, "pidfile %s", path);
+	}
+}
+
 /* A bad new allow file leaves the old one in force. */
 static void
 reload_allow(struct dracd *d)
@@ -384,6 +466,9 @@ handle_signals(struct dracd *d)
 			return 1;
 		case SIGHUP:
 			reload_allow(d);
+			break;
+		case SIGUSR1:
+			log_stats(d);
 			break;
 		}
 	}
@@ -447,6 +532,8 @@ main(int argc, char *argv[])
 	struct map_format format;
 	struct map map;
 	const char *map_path = DEFAULT_MAP, *local_path = NULL, *why;
+	const char *pidfile = NULL;
+	int ready_fd = -1;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
 	int sync_ms = DEFAULT_SYNC_MS;
@@ -464,7 +551,7 @@ main(int argc, char *argv[])
 	d.max_entries = DEFAULT_MAX_ENTRIES;
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
-	while ((ch = getopt(argc, argv, "a:de:fiM:m:nU:y:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:de:fiM:m:nP:U:y:")) != -1) {
 		switch (ch) {
 		case 'a':
 			d.allow_path = optarg;
@@ -500,6 +587,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			check_only = 1;
+			break;
+		case 'P':
+			pidfile = optarg;
 			break;
 		case 'U':
 			if (*optarg != '/')
@@ -542,6 +632,12 @@ main(int argc, char *argv[])
 		    d.ttl);
 		return 0;
 	}
+	if (!foreground) {
+		if (pidfile == NULL)
+			pidfile = DEFAULT_PIDFILE;
+		ready_fd = daemon_begin();
+	}
+	d.started = clock_mono_ms();
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)clock_mono_ms() ^ (uint64_t)getpid();
 	if (table_init(&d.table, seed) == -1)
@@ -576,13 +672,15 @@ main(int argc, char *argv[])
 	    sync_ms ? "within " : "every change, ", sync_ms, d.ttl,
 	    d.allow_path, defaulted ? "absent: loopback and local addresses" :
 	    "file", d.allow.count, table_count(&d.table));
-	if (!foreground && daemon(0, 0) == -1) {
-		service_stop();
-		err(1, "daemon");
-	}
+	if (pidfile != NULL)
+		write_pidfile(pidfile);
+	if (ready_fd != -1)
+		daemon_ready(ready_fd);
 	event_loop(&d);
 	service_stop();
 	writer_free(&d.writer);
+	if (pidfile != NULL)
+		unlink(pidfile);
 	table_free(&d.table);
 	allow_free(&d.allow);
 	log_info("stopped");

@@ -20,6 +20,7 @@ struct dracd {
 	const char		*allow_path;
 	int64_t			 ttl;		/* seconds */
 	size_t			 max_entries;	/* new adds beyond it fail */
+	int64_t			 started;	/* monotonic ms */
 	struct {
 		uint64_t	 adds, renewals, denied, refused, errors,
 				 expired;

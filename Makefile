@@ -106,6 +106,7 @@ check-asan: test-deps
 	$(MAKE) clean
 	$(MAKE) all CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)"
 	ASAN_OPTIONS=detect_leaks=1:exitcode=99 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	DRAC_SAN_FLAGS="$(SAN_FLAGS)" sh tests/run.sh; \
 	rc=$$?; $(MAKE) clean; $(MAKE) all; exit $$rc

@@ -630,6 +630,7 @@ main(int argc, char *argv[])
 		    "ok", d.allow.count, map_path,
 		    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
 		    d.ttl);
+		allow_free(&d.allow);
 		return 0;
 	}
 	if (!foreground) {

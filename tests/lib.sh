@@ -95,6 +95,17 @@ wait_for() {
 	return 1
 }
 
+# with_san CMD...: for a program that loads our library (python with
+# ctypes): under make check-asan the ASan runtime must be loaded first.
+with_san() {
+	if [ -n "${DRAC_SAN_FLAGS:-}" ]; then
+		LD_PRELOAD="$(cc -print-file-name=libasan.so)" \
+		    ASAN_OPTIONS=detect_leaks=0 "$@"
+	else
+		"$@"
+	fi
+}
+
 ok() { CHECKS_OK=$((CHECKS_OK + 1)); echo "ok - $*"; }
 not_ok() { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "not ok - $*"; }
 

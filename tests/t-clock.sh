@@ -9,7 +9,12 @@ enter_namespace "$@"
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 MAP=$T/map.db
 echo "+0" > "$T/offset"
-export DRACD_WRAPPER="env LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$T/offset FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+PRELOAD=$FAKETIME_LIB
+# An ASan build (make check-asan) needs its runtime loaded first.
+if [ -n "${DRAC_SAN_FLAGS:-}" ]; then
+	PRELOAD="$(cc -print-file-name=libasan.so):$PRELOAD"
+fi
+export DRACD_WRAPPER="env LD_PRELOAD=$PRELOAD FAKETIME_TIMESTAMP_FILE=$T/offset FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
 present() { map_has "$MAP" "$1"; }
 value() { map_dump "$MAP" | sed -n "s|^$1=||p"; }
 now() { date +%s; }

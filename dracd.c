@@ -646,8 +646,8 @@ main(int argc, char *argv[])
 	if (!truncate) {
 		char report[PATH_MAX + 256];
 
-		switch (map_repair(map_path, &format, report, sizeof(report),
-		    errbuf, sizeof(errbuf))) {
+		switch (map_repair_isolated(map_path, &format, report,
+		    sizeof(report), errbuf, sizeof(errbuf))) {
 		case -1:
 			errx(1, "%s", errbuf);
 		case 1:

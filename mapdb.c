@@ -9,6 +9,7 @@
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -462,6 +463,69 @@ map_repair(const char *path, const struct map_format *format, char *report,
 	snprintf(report, reportsize, "%s failed verification: salvaged %zu "
 	    "entries into a new map; the damaged file is kept as %s", path,
 	    count, kept);
+	return 1;
+}
+
+/*
+ * Berkeley DB can panic, leak, or in the worst case crash on a damaged
+ * file: verify and salvage in a child, so that dracd itself never does.
+ * If the child dies, the damaged file is moved aside and the map starts
+ * empty, loudly: a crash loop would help nobody.
+ */
+int
+map_repair_isolated(const char *path, const struct map_format *format,
+    char *report, size_t reportsize, char *err, size_t errsize)
+{
+	int p[2], status, rc;
+	char buf[1024];
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (access(path, F_OK) == -1)
+		return 0;
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		snprintf(err, errsize, "%s: cannot check the map: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		rc = map_repair(path, format, report, reportsize, err, errsize);
+		if (rc != 0 && write(p[1], rc == 1 ? report : err,
+		    strlen(rc == 1 ? report : err)) == -1)
+			_exit(4);
+		_exit(rc == 0 ? 0 : rc == 1 ? 1 : 2);
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) <= 2) {
+		rc = WEXITSTATUS(status);
+		if (rc == 1)
+			snprintf(report, reportsize, "%s", buf);
+		else if (rc == 2)
+			snprintf(err, errsize, "%s", buf);
+		return rc == 2 ? -1 : rc;
+	}
+	{
+		char kept[PATH_MAX];
+
+		snprintf(kept, sizeof(kept), "%s.damaged.%lld", path,
+		    (long long)time(NULL));
+		if (rename(path, kept) == -1) {
+			snprintf(err, errsize, "%s: the salvager died and the "
+			    "map cannot be moved aside: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		snprintf(report, reportsize, "%s: checking or salvaging the map "
+		    "killed the salvager (status %d); the damaged file is kept "
+		    "as %s and the map starts empty", path, status, kept);
+	}
 	return 1;
 }
 

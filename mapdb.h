@@ -52,6 +52,9 @@ void	map_close(struct map *);
  */
 int	map_repair(const char *, const struct map_format *, char *report,
 	    size_t reportsize, char *err, size_t errsize);
+/* map_repair in a child process, which may die without harm. */
+int	map_repair_isolated(const char *, const struct map_format *,
+	    char *report, size_t reportsize, char *err, size_t errsize);
 /* What -n does: would map_open succeed?  Changes nothing. */
 int	map_check(const char *, const struct map_format *, char *, size_t);
 /*

@@ -125,8 +125,8 @@ for cf in drac drac-classic; do
 	relay_lifecycle ::1 "$V6CLIENT" 2001:db8:0:0:0:0:0:5 -s ::1
 	if [ "$cf" = drac ]; then
 		check "stress: sendmail -bt lookups and SMTP sessions while dracd adds, renews and expires" \
-		    with_san /usr/bin/python3 "$TOP/tests/mta-stress.py" --mta sendmail \
-		    --lib "$TOP/libdrac.so.1" --dracctl "$DRACCTL" --ttl "$TTL" \
+		    /usr/bin/python3 "$TOP/tests/mta-stress.py" --mta sendmail \
+		    --lib "$(plain_libdrac)" --dracctl "$DRACCTL" --ttl "$TTL" \
 		    --sendmail "$SMBIN" --cf "$SMD/drac.cf" --smtp-port "$PORT" \
 		    --writers 64 --min-adds 500 --min-smtp 10
 	fi

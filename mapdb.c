@@ -511,6 +511,13 @@ map_repair_isolated(const char *path, const struct map_format *format,
 			snprintf(err, errsize, "%s", buf);
 		return rc == 2 ? -1 : rc;
 	}
+	if (WIFEXITED(status)) {
+		/* It did not crash; it could not finish: keep the map as is. */
+		snprintf(report, reportsize, "%s: the map check ended with "
+		    "status %d; using the map as it is", path,
+		    WEXITSTATUS(status));
+		return 1;
+	}
 	{
 		char kept[PATH_MAX];
 
@@ -523,8 +530,9 @@ map_repair_isolated(const char *path, const struct map_format *format,
 			return -1;
 		}
 		snprintf(report, reportsize, "%s: checking or salvaging the map "
-		    "killed the salvager (status %d); the damaged file is kept "
-		    "as %s and the map starts empty", path, status, kept);
+		    "killed the salvager (signal %d); the damaged file is kept "
+		    "as %s and the map starts empty", path, WTERMSIG(status),
+		    kept);
 	}
 	return 1;
 }

@@ -138,7 +138,7 @@ check "stress: postmap -q lookups and SMTP sessions while dracd adds, renews and
     /usr/bin/python3 "$TOP/tests/mta-stress.py" --mta postfix \
     --lib "$(plain_libdrac)" --dracctl "$DRACCTL" --ttl "$TTL" \
     --postfix-config "$PFC" --map "$T/dracd" --smtp-port "$PORT" \
-    --writers 64 --min-adds 500 --min-smtp 10
+    --writers 64 --min-adds 400 --min-smtp 6
 check "Postfix logged no warning about the map" \
     eval "! grep -E 'warning|fatal|panic' '$PF/maillog' | grep -F '$T/dracd'"
 

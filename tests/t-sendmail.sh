@@ -128,7 +128,7 @@ for cf in drac drac-classic; do
 		    /usr/bin/python3 "$TOP/tests/mta-stress.py" --mta sendmail \
 		    --lib "$(plain_libdrac)" --dracctl "$DRACCTL" --ttl "$TTL" \
 		    --sendmail "$SMBIN" --cf "$SMD/drac.cf" --smtp-port "$PORT" \
-		    --writers 64 --min-adds 500 --min-smtp 10
+		    --writers 64 --min-adds 400 --min-smtp 6
 	fi
 	stop_sendmail
 done

@@ -678,6 +678,8 @@ main(int argc, char *argv[])
 	if (ready_fd != -1)
 		daemon_ready(ready_fd);
 	event_loop(&d);
+	/* Replies held for the map's st_mtime are owed: settle them first. */
+	dracd_publish_now(&d);
 	service_stop();
 	writer_free(&d.writer);
 	if (pidfile != NULL)

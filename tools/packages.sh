@@ -5,7 +5,8 @@
 set -u
 
 need="gcc make pkg-config libc6-dev cpp rpcsvc-proto libtirpc-dev libdb5.3-dev \
-db5.3-util rpcbind iproute2 util-linux python3 mandoc libfaketime strace $*"
+db5.3-util rpcbind iproute2 util-linux python3 mandoc libfaketime strace valgrind \
+clang libclang-rt-14-dev $*"
 
 missing=""
 for p in $need; do

@@ -109,6 +109,8 @@ log_escape(const char *s, char *buf, unsigned long bufsize)
 {
 	unsigned long o = 0;
 
+	if (bufsize == 0)
+		return buf;
 	for (; *s != '\0' && o + 5 < bufsize; s++) {
 		unsigned char c = (unsigned char)*s;
 

@@ -114,18 +114,16 @@ map_format_keys(const struct map_format *f, const struct drac_addr *a,
 {
 	int n = 0;
 
-	if (a->family == AF_INET || (f->v6forms & MAP_V6_COMPRESSED)) {
-		addr_format(a, keys[n], ADDR_TEXT_MAX);
-		lens[n] = finish_key(f, a, keys[n]);
-		n++;
-	}
+	if (a->family == AF_INET || (f->v6forms & MAP_V6_COMPRESSED))
+		addr_format(a, keys[n++], ADDR_TEXT_MAX);
 	if (a->family == AF_INET6 && (f->v6forms & MAP_V6_FULL)) {
 		addr_format_full(a, keys[n], ADDR_TEXT_MAX);
-		if (n == 0 || strncmp(keys[0], keys[n], ADDR_TEXT_MAX) != 0) {
-			lens[n] = finish_key(f, a, keys[n]);
+		/* Without a run of zeros the two forms are one key. */
+		if (n == 0 || strcmp(keys[0], keys[n]) != 0)
 			n++;
-		}
 	}
+	for (int i = 0; i < n; i++)
+		lens[i] = finish_key(f, a, keys[i]);
 	return n;
 }
 

@@ -84,6 +84,37 @@ struct v2_args {
 	struct drac_add_parm6	parm;
 };
 
+/*
+ * dracd accepts AUTH_NONE and AUTH_SYS only.  libtirpc answers an
+ * RPCSEC_GSS call itself, before dispatch, by asking GSS-API for
+ * credentials, and without a keytab libkrb5 leaks memory on every such
+ * call: an unauthenticated remote sender could grow dracd without bound.
+ * This definition takes the place of GSS-API's for libtirpc, so those
+ * calls fail at once (AUTH_FAILED), with nothing allocated.
+ */
+uint32_t gss_acquire_cred(uint32_t *, void *, uint32_t, void *, int, void **,
+	    void **, uint32_t *);
+
+uint32_t
+gss_acquire_cred(uint32_t *minor, void *name, uint32_t time_req,
+    void *mechs, int usage, void **cred, void **actual_mechs,
+    uint32_t *time_rec)
+{
+	(void)name;
+	(void)time_req;
+	(void)mechs;
+	(void)usage;
+	if (minor != NULL)
+		*minor = 0;
+	if (cred != NULL)
+		*cred = NULL;
+	if (actual_mechs != NULL)
+		*actual_mechs = NULL;
+	if (time_rec != NULL)
+		*time_rec = 0;
+	return 13u << 16;	/* GSS_S_FAILURE */
+}
+
 static bool_t
 within(XDR *xdrs, unsigned limit)
 {
@@ -100,6 +131,13 @@ static bool_t
 decode_v2(XDR *xdrs, struct v2_args *a)
 {
 	return xdr_drac_add_parm6(xdrs, &a->parm) && within(xdrs, a->limit);
+}
+
+/* For calls without arguments: is the call header itself all there? */
+static bool_t
+decode_nothing(XDR *xdrs, unsigned *limit)
+{
+	return within(xdrs, *limit);
 }
 
 static unsigned
@@ -189,12 +227,17 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 	bool_t decoded;
 	int wait;
 
-	if (rq->rq_proc == NULLPROC) {
-		svc_sendreply(xprt, XDRPROC(xdr_void), NULL);
-		return;
-	}
 	if (rq->rq_proc != DRACPROC_ADD) {
-		svcerr_noproc(xprt);
+		/* A truncated datagram's header was read from stale bytes. */
+		if (!svc_getargs(xprt, XDRPROC(decode_nothing),
+		    (caddr_t)&limit)) {
+			svcerr_decode(xprt);
+			return;
+		}
+		if (rq->rq_proc == NULLPROC)
+			svc_sendreply(xprt, XDRPROC(xdr_void), NULL);
+		else
+			svcerr_noproc(xprt);
 		return;
 	}
 	if (rq->rq_vers == DRACVERS) {

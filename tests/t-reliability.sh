@@ -66,6 +66,33 @@ check "denials logged without flooding ($lines lines in $windows 10 s windows)" 
 check "nothing written by the flood" [ "$(map_dump "$MAP" | wc -l)" -eq "$entries0" ]
 stop_dracd
 
+echo "== RPCSEC_GSS calls cost nothing (libkrb5 would leak on each)"
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$DRACD_PID/status")
+python3 - <<'PY'
+import socket, struct, subprocess
+out = subprocess.run(["rpcinfo", "127.0.0.1"], capture_output=True, text=True).stdout
+addr = [l.split()[3] for l in out.splitlines() if l.split()[:3] == ["900101", "1", "udp"]][0]
+port = int(addr.rsplit(".", 2)[1]) * 256 + int(addr.rsplit(".", 2)[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+# NULLPROC with an RPCSEC_GSS INIT credential (version 1, INIT, seq 0,
+# service none, empty handle) and an empty token
+for i in range(20000):
+    msg = struct.pack(">6I", i + 1, 0, 2, 900101, 1, 0)
+    msg += struct.pack(">2I5I", 6, 20, 1, 1, 0, 1, 0) + struct.pack(">2I", 0, 0)
+    msg += struct.pack(">I", 0)
+    s.sendto(msg, ("127.0.0.1", port))
+    try:
+        s.recv(200)
+    except socket.timeout:
+        pass
+PY
+rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$DRACD_PID/status")
+check "20000 RPCSEC_GSS calls: memory flat ($rss0 kB -> $rss1 kB)" [ $((rss1 - rss0)) -lt 1024 ]
+check "still serving" "$DRACCTL" -q add 192.0.2.97
+stop_dracd
+
 echo "== a cap on entries (-M)"
 start_dracd -i -M 5 -a "$TOP/dracd.allow" "$T/capped.db" || exit 1
 out=$(python3 "$TOP/tests/rpcload.py" 8 192.0.2.1)

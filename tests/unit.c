@@ -304,6 +304,9 @@ test_keys(void)
 	CHECK(lens[0] == 16 && memcmp(keys[0], "2001:db8::5/128", 16) == 0);
 	CHECK(map_parse_key(keys[0], lens[0], &b) == 0 && addr_equal(&a, &b));
 
+	CHECK(map_format_parse("hash,cidr,v6both", &f, &why) == 0);
+	a = A("1:2:3:4:5:6:7:8");		/* one form, one key */
+	CHECK(map_format_keys(&f, &a, keys, lens) == 1);
 	CHECK(map_format_parse("drac", &f, &why) == 0 && f.type == DB_BTREE);
 	CHECK(map_format_parse("btree,nul", &f, &why) == 0 &&
 	    f.type == DB_BTREE && f.nul);

@@ -90,14 +90,16 @@ for i in range(20000):
 PY
 rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$DRACD_PID/status")
 check "still serving" "$DRACCTL" -q add 192.0.2.97
-if [ -z "${DRAC_SAN_FLAGS:-}" ]; then
+if [ -z "${DRAC_SAN_FLAGS:-}${DRACD_WRAPPER:-}" ]; then
 	check "20000 RPCSEC_GSS calls: memory flat ($rss0 kB -> $rss1 kB)" [ $((rss1 - rss0)) -lt 1024 ]
 	stop_dracd
 else
-	# ASan's allocator grows RSS by itself; its leak checker decides.
+	# ASan's and valgrind's allocators grow RSS by themselves; their
+	# leak checkers decide (valgrind's sees libkrb5's leak; LSan's view
+	# of it is suppressed with libtirpc's, see tests/lsan.supp).
 	stop_dracd
-	check "20000 RPCSEC_GSS calls: LeakSanitizer finds nothing at exit (RSS $rss0 -> $rss1 kB)" \
-	    bash -c "! grep -q LeakSanitizer '$T/dracd.log'"
+	check "20000 RPCSEC_GSS calls: no leak reported at exit (RSS $rss0 -> $rss1 kB)" \
+	    bash -c "! grep -qE 'LeakSanitizer|definitely lost: [1-9]' '$T'/*.log"
 fi
 
 echo "== a cap on entries (-M)"

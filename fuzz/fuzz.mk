@@ -51,9 +51,9 @@ fuzz/obj/%.o: %.c $(FUZZ_HEADERS)
 	@mkdir -p fuzz/obj
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-fuzz/bin/svc: fuzz/obj/fuzz_svc.o $(FUZZ_OBJ_svc)
+fuzz/bin/svc: fuzz/obj/fuzz_rpc.o $(FUZZ_OBJ_svc)
 	@mkdir -p fuzz/bin
-	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ fuzz/obj/fuzz_svc.o $(FUZZ_OBJ_svc) \
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ fuzz/obj/fuzz_rpc.o $(FUZZ_OBJ_svc) \
 	    $(TIRPC_LIBS)
 fuzz/bin/allow: fuzz/obj/fuzz_allow.o $(FUZZ_OBJ_allow)
 	@mkdir -p fuzz/bin

@@ -1,5 +1,5 @@
 /*
- * fuzz_svc.c: libFuzzer target for dracd's RPC side as it receives
+ * fuzz_rpc.c: libFuzzer target for dracd's RPC side as it receives
  * requests.  The real service.c starts its real transports with
  * service_start() (libtirpc's svc_tli_create: UDP and TCP, IPv4 and
  * IPv6, and svcunix_create for the local socket in a private directory);
@@ -136,7 +136,7 @@ STUB_LOG(log_info)
 static void __attribute__((noreturn))
 oracle_failed(const char *what)
 {
-	fprintf(stderr, "fuzz_svc: %s\n", what);
+	fprintf(stderr, "fuzz_rpc: %s\n", what);
 	abort();
 }
 
@@ -572,18 +572,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signal(SIGPIPE, SIG_IGN);	/* as dracd does */
 	snprintf(local_dir, sizeof(local_dir), "/tmp/drac-fuzz.XXXXXX");
 	if (mkdtemp(local_dir) == NULL) {
-		perror("fuzz_svc: mkdtemp");
+		perror("fuzz_rpc: mkdtemp");
 		exit(1);
 	}
 	snprintf(local_path, sizeof(local_path), "%s/sock", local_dir);
 	atexit(cleanup);
 	if (service_start(&stub_dracd, local_path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "fuzz_svc: service_start: %s\n", err);
+		fprintf(stderr, "fuzz_rpc: service_start: %s\n", err);
 		exit(1);
 	}
 	find_transports();
 	if (!ep[T_UDP].present || !ep[T_TCP].present || !ep[T_UNIX].present) {
-		fprintf(stderr, "fuzz_svc: no IPv4 UDP, TCP and UNIX "
+		fprintf(stderr, "fuzz_rpc: no IPv4 UDP, TCP and UNIX "
 		    "transports\n");
 		exit(1);
 	}
@@ -599,7 +599,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		send_poison(t, sizeof(poison));
 	}
 	if (!ep[T_UDP].present) {
-		fprintf(stderr, "fuzz_svc: cannot reach the UDP transport\n");
+		fprintf(stderr, "fuzz_rpc: cannot reach the UDP transport\n");
 		exit(1);
 	}
 	baseline_fds = live_fds();
@@ -643,7 +643,7 @@ run_tcp(int t, const uint8_t *data, size_t size)
 	int fd = loopback_client(t), rounds = 0;
 
 	if (fd == -1) {
-		perror("fuzz_svc: connect");
+		perror("fuzz_rpc: connect");
 		oracle_failed("cannot connect to the stream transport");
 	}
 	cur.check = 0;

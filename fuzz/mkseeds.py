@@ -3,7 +3,7 @@
 
 Run from anywhere; rewrites only the seed-*.bin / seed-*.txt files it
 names, so reproducers (crash-*, repro-*) committed beside them stay.
-The svc input format is described at the top of fuzz/fuzz_svc.c.
+The svc input format is described at the top of fuzz/fuzz_rpc.c.
 """
 import os
 import struct

@@ -46,7 +46,7 @@ drac_prot_xdr.pic.o: drac_prot_xdr.c
 	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
 
 dracd.o service.o: dracd.h addr.h allow.h mapdb.h table.h log.h writer.h
-writer.o: writer.h mapdb.h addr.h log.h
+writer.o: writer.h mapdb.h addr.h log.h dracd.h
 table.o: table.h addr.h
 mapdb.o: mapdb.h addr.h log.h
 allow.o: allow.h addr.h

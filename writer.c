@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "dracd.h"
 #include "log.h"
 #include "writer.h"
 
@@ -21,15 +21,6 @@ struct readers {
 	int64_t		last_open_ms;	/* when we last saw one */
 	int64_t		last_change_sec; /* second of our last change */
 };
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 watch_readers(struct readers *r, const char *path)
@@ -59,7 +50,7 @@ static int64_t
 note_change(struct readers *r, struct map *m)
 {
 	char events[4096];
-	int64_t now = wall_ms(), sec = map_mtime(m);
+	int64_t now = clock_wall_ms(), sec = map_mtime(m);
 	int hazard;
 
 	if (r->inotify == -1)
@@ -154,7 +145,7 @@ writer_main(int fd, const char *path, const struct map_format *format,
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 		if (dirty_since >= 0) {
-			int64_t left = dirty_since + sync_ms - wall_ms();
+			int64_t left = dirty_since + sync_ms - clock_wall_ms();
 
 			if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
 				flush_to_disk(&m);
@@ -172,7 +163,7 @@ writer_main(int fd, const char *path, const struct map_format *format,
 			    sizeof(ops[0]));
 		reply.stale_second = note_change(&readers, &m);
 		if (sync_ms > 0 && dirty_since < 0)
-			dirty_since = wall_ms();
+			dirty_since = clock_wall_ms();
 		if (send(fd, &reply, sizeof(reply), 0) != sizeof(reply))
 			break;
 	}

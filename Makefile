@@ -109,7 +109,7 @@ check-asan: test-deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	DRAC_SAN_FLAGS="$(SAN_FLAGS)" sh tests/run.sh; \
-	rc=$$?; $(MAKE) clean; $(MAKE) all; exit $$rc
+	rc=$$?; $(MAKE) -s clean; $(MAKE) -s all >/dev/null; exit $$rc
 
 # The integration tests with dracd under valgrind memcheck.
 check-valgrind: test-deps all

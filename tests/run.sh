@@ -49,6 +49,11 @@ for t in "$top"/tests/t-*.sh; do
 	run_one "$(basename "$t" .sh)" bash "$t"
 done
 
+# Repeat what failed at the end, where a truncated CI log still shows it.
+for name in $names; do
+	echo "=== $name: failed checks"
+	grep -E '^not ok' "$tmp/$name.log" || tail -n 5 "$tmp/$name.log"
+done
 [ -n "$names" ] && echo "failed:$names"
 echo "tests: $passed passed, $failed failed"
 # A failed test that could not count its checks still counts as a failure.

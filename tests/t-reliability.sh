@@ -114,10 +114,14 @@ stop_dracd
 echo "== durability: -y bounds how long a change waits for the disk"
 # trace_syncs LOG: strace the daemon and its map writer for sync calls.
 trace_syncs() {
+	local writer
+	writer=$(pgrep -P "$DRACD_PID" | head -1)
 	strace -qq -e trace=fdatasync,fsync -o "$1" -p "$DRACD_PID" \
-	    -p "$(pgrep -P "$DRACD_PID" | head -1)" 2>/dev/null &
+	    -p "$writer" 2>/dev/null &
 	STRACE_PID=$!
-	sleep 0.5
+	# counting starts once strace is attached to both, however slow
+	wait_for "strace" "[ \$(grep -l '^TracerPid:[[:space:]]*$STRACE_PID\$' \
+	    /proc/$DRACD_PID/status /proc/$writer/status | wc -l) -eq 2 ]" 10
 }
 syncs() { grep -cE '(fdatasync|fsync)\(' "$1"; }
 start_dracd -i -y 0 -a "$TOP/dracd.allow" "$T/sync0.db" || exit 1

@@ -15,9 +15,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(TIRPC_CFLAGS) $(CFLAGS)
 GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-variable \
 	-Wno-cast-function-type $(TIRPC_CFLAGS) $(CFLAGS)
 
-DAEMON_OBJS = dracd.o service.o table.o mapdb.o writer.o allow.o addr.o \
+DAEMON_OBJS = dracd.o service.o admin.o table.o mapdb.o writer.o allow.o addr.o \
 	log.o drac_prot_xdr.o
-LIB_OBJS    = dracauth.pic.o drac_prot_xdr.pic.o
+LIB_OBJS    = dracauth.pic.o dracclient.pic.o drac_prot_xdr.pic.o
 LIBSO       = libdrac.so.$(VERSION)
 PROGS       = dracd dracctl
 MANLINKS    = dracconn dracsend dracdisc dracauth6 dracconn6 dracsend6 \
@@ -42,10 +42,10 @@ drac_prot_xdr.pic.o: drac_prot_xdr.c
 
 %.o: %.c drac_prot.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-%.pic.o: %.c drac_prot.h drac.h
+%.pic.o: %.c drac_prot.h drac.h client.h
 	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
 
-dracd.o service.o: dracd.h addr.h allow.h mapdb.h table.h log.h writer.h
+dracd.o service.o admin.o: dracd.h addr.h allow.h mapdb.h table.h log.h writer.h
 writer.o: writer.h mapdb.h addr.h log.h dracd.h
 table.o: table.h addr.h
 mapdb.o: mapdb.h addr.h log.h

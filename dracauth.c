@@ -16,12 +16,10 @@
 
 #include <rpc/rpc.h>
 
+#include "client.h"
 #include "drac.h"
 #include "drac_prot.h"
 
-#define XDRPROC(f)	((xdrproc_t)(void (*)(void))(f))
-/* dracd may hold a reply up to a second (see writer.h): no retry before. */
-#define RETRY_MS	1100
 
 /* What dracconn opened, so that dracsend can reconnect after a restart. */
 struct classic_conn {
@@ -61,8 +59,8 @@ open_local(const char *path, unsigned long vers)
 	return clntunix_create(&sun, DRACPROG, vers, &sock, 0, 0);
 }
 
-static CLIENT *
-open_client(const char *server, unsigned long vers, int timeout_ms,
+CLIENT *
+drac_client_create(const char *server, unsigned long vers, int timeout_ms,
     char **errmsg)
 {
 	unsigned char probe[16];
@@ -152,7 +150,7 @@ static int
 auth_once(const char *server, unsigned long vers, const void *addr,
     int timeout_ms, char **errmsg)
 {
-	CLIENT *clnt = open_client(server, vers, timeout_ms, errmsg);
+	CLIENT *clnt = drac_client_create(server, vers, timeout_ms, errmsg);
 	enum clnt_stat stat;
 	int rc;
 
@@ -190,7 +188,7 @@ connect_to(struct classic_conn *c, char *server, unsigned long vers,
     char **errmsg)
 {
 	drop(c);
-	if ((c->clnt = open_client(server, vers, 0, errmsg)) == NULL)
+	if ((c->clnt = drac_client_create(server, vers, 0, errmsg)) == NULL)
 		return -1;
 	if ((c->server = strdup(server ? server : "")) == NULL) {
 		drop(c);
@@ -222,7 +220,7 @@ send_on(struct classic_conn *c, unsigned long vers, const void *addr,
 	if (rc != DRAC_ERR_CALL || (stat != RPC_CANTRECV &&
 	    stat != RPC_CANTSEND))
 		return rc;
-	if ((fresh = open_client(c->server, vers, 0, NULL)) == NULL)
+	if ((fresh = drac_client_create(c->server, vers, 0, NULL)) == NULL)
 		return rc;
 	clnt_destroy(c->clnt);
 	c->clnt = fresh;

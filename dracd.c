@@ -7,6 +7,7 @@
  * state: RPC requests, expiry deadlines and signals.
  */
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -14,7 +15,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,8 @@
 #define DEFAULT_ALLOW	"/etc/mail/dracd.allow"
 #define DEFAULT_PIDFILE	"/run/dracd.pid"
 #define DEFAULT_TTL	(30 * 60)
+/* What a version 3 add may ask for, unless -E says otherwise. */
+#define DEFAULT_MAX_TTL	(24 * 3600)
 #define MAX_TTL		(366 * 24 * 3600)
 #define DEFAULT_MAX_ENTRIES	10000000
 /* A power failure loses at most this much; a crash of dracd nothing. */
@@ -44,9 +49,10 @@ static int signal_pipe[2] = { -1, -1 };
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-e expire] "
-	    "[-M maxentries] [-m mapformat] [-P pidfile] [-U socket]\n"
-	    "             [-y syncms] [dbfile]\n");
+	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-E maxexpire] "
+	    "[-e expire] [-M maxentries]\n"
+	    "             [-m mapformat] [-P pidfile] [-U socket] "
+	    "[-u user] [-y syncms] [dbfile]\n");
 	exit(64);
 }
 
@@ -125,48 +131,75 @@ setup_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static void
-log_map_error(const char *what, int code)
+void
+dracd_log_map_error(const char *what, int code)
 {
 	log_warnx("map %s: %s", what, db_strerror(code));
 }
 
-enum addstat
-dracd_authorize(struct dracd *d, const struct notifier *notifier,
-    const struct drac_addr *client, int *wait)
+int
+dracd_permits(struct dracd *d, const struct notifier *notifier,
+    const char *what, const struct drac_addr *client)
+{
+	char ntext[ADDR_TEXT_MAX + 32], ctext[ADDR_TEXT_MAX];
+
+	if (allow_permits(&d->allow, notifier))
+		return 1;
+	d->stats.denied++;
+	if (log_limit_allow(&d->limit_denied, clock_mono_ms())) {
+		notifier_format(notifier, ntext, sizeof(ntext));
+		if (client != NULL)
+			log_warnx("denied: %s may not %s (not in %s); %s "
+			    "unchanged", ntext, what, d->allow_path,
+			    addr_format(client, ctext, sizeof(ctext)));
+		else
+			log_warnx("denied: %s may not %s (not in %s)", ntext,
+			    what, d->allow_path);
+	}
+	return 0;
+}
+
+enum drac3_status
+dracd_add(struct dracd *d, const struct notifier *notifier,
+    const struct drac_addr *client, int64_t ttl, int64_t *expires_out,
+    int *wait)
 {
 	char ntext[ADDR_TEXT_MAX + 32], ctext[ADDR_TEXT_MAX];
 	const char *why;
-	int64_t wall_ms = clock_wall_ms();
-	int64_t expires = wall_ms / 1000 + d->ttl;
-	int64_t deadline = clock_mono_ms() + (expires * 1000 - wall_ms);
+	int64_t wall_ms = clock_wall_ms(), expires, deadline;
+	struct table_entry *e;
 	int renewed, code;
 
 	*wait = 0;
+	*expires_out = 0;
+	if (!dracd_permits(d, notifier, "add addresses", client))
+		return DRAC3_DENIED;
 	notifier_format(notifier, ntext, sizeof(ntext));
 	addr_format(client, ctext, sizeof(ctext));
-	if (!allow_permits(&d->allow, notifier)) {
-		d->stats.denied++;
-		if (log_limit_allow(&d->limit_denied, clock_mono_ms()))
-			log_warnx("denied: %s may not add addresses (not in "
-			    "%s); %s not added", ntext, d->allow_path, ctext);
-		return ADD_PERM;
-	}
 	if ((why = addr_unusable(client)) != NULL) {
 		d->stats.refused++;
 		if (log_limit_allow(&d->limit_refused, clock_mono_ms()))
 			log_warnx("refused: %s from %s: %s, never a mail "
 			    "client", ctext, ntext, why);
-		return ADD_PERM;
+		return DRAC3_INVALID;
 	}
+	if (ttl <= 0)
+		ttl = d->ttl;
+	if (ttl > d->max_ttl)
+		ttl = d->max_ttl;
+	expires = wall_ms / 1000 + ttl;
+	e = table_find(&d->table, client);
+	/* A login renews; it never cuts short a longer grant. */
+	if (e != NULL && e->expires > expires)
+		expires = e->expires;
+	deadline = clock_mono_ms() + (expires * 1000 - wall_ms);
 	/* Never evict a live entry to make room: refuse the new one. */
-	if (table_count(&d->table) >= d->max_entries &&
-	    table_find(&d->table, client) == NULL) {
+	if (e == NULL && table_count(&d->table) >= d->max_entries) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_full, clock_mono_ms()))
 			log_warnx("table full (%zu entries, -M): %s from %s not "
 			    "added", d->max_entries, ctext, ntext);
-		return ADD_SYSERR;
+		return DRAC3_SERVER_ERROR;
 	}
 	/*
 	 * Into the table first: if the map write fails half-way, expiry
@@ -177,7 +210,7 @@ dracd_authorize(struct dracd *d, const struct notifier *notifier,
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
 			log_warnx("cannot add %s: out of memory", ctext);
-		return ADD_SYSERR;
+		return DRAC3_SERVER_ERROR;
 	}
 	writer_put(&d->writer, client, expires);
 	if ((code = writer_commit(&d->writer)) != 0) {
@@ -185,16 +218,48 @@ dracd_authorize(struct dracd *d, const struct notifier *notifier,
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
 			log_warnx("cannot write %s to %s: %s", ctext,
 			    d->map_path, db_strerror(code));
-		return ADD_SYSERR;
+		return DRAC3_SERVER_ERROR;
 	}
 	*wait = d->writer.stale_second != 0;
+	*expires_out = expires;
 	if (renewed)
 		d->stats.renewals++;
 	else
 		d->stats.adds++;
 	log_debug("%s %s from %s until %" PRId64, renewed ? "renewed" : "added",
 	    ctext, ntext, expires);
-	return ADD_SUCCESS;
+	return DRAC3_OK;
+}
+
+enum addstat
+dracd_authorize(struct dracd *d, const struct notifier *notifier,
+    const struct drac_addr *client, int *wait)
+{
+	int64_t expires;
+
+	switch (dracd_add(d, notifier, client, 0, &expires, wait)) {
+	case DRAC3_OK:
+		return ADD_SUCCESS;
+	case DRAC3_DENIED:
+	case DRAC3_INVALID:
+		return ADD_PERM;
+	default:
+		return ADD_SYSERR;
+	}
+}
+
+int
+dracd_remove(struct dracd *d, struct table_entry **entries, size_t n)
+{
+	int code;
+
+	for (size_t i = 0; i < n; i++)
+		writer_del(&d->writer, &entries[i]->addr);
+	if ((code = writer_commit(&d->writer)) != 0)
+		return code;
+	for (size_t i = 0; i < n; i++)
+		table_remove(&d->table, entries[i]);
+	return 0;
 }
 
 /*
@@ -222,7 +287,7 @@ expire_due(struct dracd *d, int64_t now)
 	if (n == 0)
 		return 0;
 	if ((code = writer_commit(&d->writer)) != 0) {
-		log_map_error("removing expired entries", code);
+		dracd_log_map_error("removing expired entries", code);
 		for (size_t i = 0; i < n; i++) {
 			int renewed;
 
@@ -257,7 +322,7 @@ dracd_publish(struct dracd *d)
 		return due - now;
 	/* Even if the touch fails, the data is in the map: release. */
 	if ((code = writer_touch(&d->writer, now / 1000)) != 0)
-		log_map_error("touch", code);
+		dracd_log_map_error("touch", code);
 	service_release_replies();
 	return -1;
 }
@@ -357,10 +422,12 @@ static void
 log_stats(struct dracd *d)
 {
 	log_info("stats: %zu live entries; since start (%" PRId64 " s ago): "
-	    "%" PRIu64 " adds, %" PRIu64 " renewals, %" PRIu64 " expired, "
-	    "%" PRIu64 " denied, %" PRIu64 " refused, %" PRIu64 " errors",
+	    "%" PRIu64 " adds, %" PRIu64 " renewals, %" PRIu64 " revoked, "
+	    "%" PRIu64 " expired, %" PRIu64 " denied, %" PRIu64 " refused, "
+	    "%" PRIu64 " errors",
 	    table_count(&d->table), (clock_mono_ms() - d->started) / 1000,
-	    d->stats.adds, d->stats.renewals, d->stats.expired,
+	    d->stats.adds, d->stats.renewals, d->stats.revokes,
+	    d->stats.expired,
 	    d->stats.denied, d->stats.refused, d->stats.errors);
 }
 
@@ -430,6 +497,25 @@ write_pidfile(const char *path)
 		unlink(tmp);
 		err(1, "pidfile %s", path);
 	}
+}
+
+/*
+ * Everything that needs root is done: the sockets are bound and
+ * registered, the map exists.  The map becomes the user's, so the map
+ * writer (and any writer started later) can open it; its mode, and so
+ * the MTAs' read access, stays as it was.
+ */
+static void
+drop_privileges(const struct passwd *pw, const char *map_path)
+{
+	if (chown(map_path, pw->pw_uid, pw->pw_gid) == -1)
+		err(1, "chown %s to %s", map_path, pw->pw_name);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		err(1, "cannot become user %s", pw->pw_name);
+	if (setuid(0) != -1)
+		errx(1, "still root after becoming %s", pw->pw_name);
 }
 
 /* A bad new allow file leaves the old one in force. */
@@ -532,7 +618,8 @@ main(int argc, char *argv[])
 	struct map_format format;
 	struct map map;
 	const char *map_path = DEFAULT_MAP, *local_path = NULL, *why;
-	const char *pidfile = NULL;
+	const char *pidfile = NULL, *user = NULL;
+	struct passwd *pw = NULL;
 	int ready_fd = -1;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
@@ -551,13 +638,19 @@ main(int argc, char *argv[])
 	d.max_entries = DEFAULT_MAX_ENTRIES;
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
-	while ((ch = getopt(argc, argv, "a:de:fiM:m:nP:U:y:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:dE:e:fiM:m:nP:U:u:y:")) != -1) {
 		switch (ch) {
 		case 'a':
 			d.allow_path = optarg;
 			break;
 		case 'd':
 			debug = 1;
+			break;
+		case 'E':
+			if ((d.max_ttl = parse_expire(optarg)) == -1)
+				errx(64, "bad maximum expire time \"%s\": want "
+				    "minutes, or a number with s, m or h, up to "
+				    "%d days", optarg, MAX_TTL / 86400);
 			break;
 		case 'e':
 			if ((d.ttl = parse_expire(optarg)) == -1)
@@ -596,6 +689,9 @@ main(int argc, char *argv[])
 				errx(64, "-U wants an absolute path");
 			local_path = optarg;
 			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'y':
 			errno = 0;
 			max = strtoull(optarg, &end, 10);
@@ -616,8 +712,22 @@ main(int argc, char *argv[])
 	if (argc == 1)
 		map_path = argv[0];
 	d.map_path = map_path;
+	/* Without -E: at least a day, and never less than the default. */
+	if (d.max_ttl == 0)
+		d.max_ttl = d.ttl > DEFAULT_MAX_TTL ? d.ttl : DEFAULT_MAX_TTL;
+	if (d.max_ttl < d.ttl)
+		errx(64, "-E %" PRId64 "s is less than -e %" PRId64 "s",
+		    d.max_ttl, d.ttl);
 
 	log_init("dracd", foreground || check_only, debug);
+	if (user != NULL) {
+		if ((pw = getpwnam(user)) == NULL)
+			errx(1, "-u %s: no such user", user);
+		if (pw->pw_uid == 0)
+			errx(1, "-u %s: that is root", user);
+		if (geteuid() != 0)
+			errx(1, "-u %s: only root can change user", user);
+	}
 	if (allow_load(d.allow_path, &d.allow, &defaulted, errbuf,
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
@@ -661,20 +771,28 @@ main(int argc, char *argv[])
 	if (!truncate)
 		reload_map(&d, &map);
 	map_close(&map);
-	if (writer_start(&d.writer, map_path, &format, sync_ms, errbuf,
-	    sizeof(errbuf)) == -1)
-		errx(1, "%s", errbuf);
 	setup_signals();
 	if (service_start(&d, local_path, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
+	if (pidfile != NULL)
+		write_pidfile(pidfile);
+	if (pw != NULL)
+		drop_privileges(pw, map_path);
+	/* Nothing is served before the loop runs: the writer can come last. */
+	if (writer_start(&d.writer, map_path, &format, sync_ms, errbuf,
+	    sizeof(errbuf)) == -1) {
+		service_stop();
+		errx(1, "%s", errbuf);
+	}
 	log_info("started: map %s (%s, disk sync %s%d ms), expire %" PRId64
 	    "s, allow %s (%s, %zu rules), %zu live entries", map_path,
 	    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
 	    sync_ms ? "within " : "every change, ", sync_ms, d.ttl,
 	    d.allow_path, defaulted ? "absent: loopback and local addresses" :
 	    "file", d.allow.count, table_count(&d.table));
-	if (pidfile != NULL)
-		write_pidfile(pidfile);
+	if (pw != NULL)
+		log_info("running as %s (uid %ld)", pw->pw_name,
+		    (long)pw->pw_uid);
 	if (ready_fd != -1)
 		daemon_ready(ready_fd);
 	event_loop(&d);

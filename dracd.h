@@ -18,12 +18,13 @@ struct dracd {
 	const char		*map_path;
 	struct allow_list	 allow;
 	const char		*allow_path;
-	int64_t			 ttl;		/* seconds */
+	int64_t			 ttl;		/* seconds, the default */
+	int64_t			 max_ttl;	/* caps a TTL a caller asks for */
 	size_t			 max_entries;	/* new adds beyond it fail */
 	int64_t			 started;	/* monotonic ms */
 	struct {
-		uint64_t	 adds, renewals, denied, refused, errors,
-				 expired;
+		uint64_t	 adds, renewals, revokes, denied, refused,
+				 errors, expired;
 	} stats;
 	struct log_limit	 limit_denied, limit_refused, limit_errors,
 				 limit_full;
@@ -34,11 +35,27 @@ int64_t	clock_mono_ms(void);
 int64_t	clock_wall_ms(void);
 
 /*
- * The one thing dracd does: record client on behalf of notifier.  *wait
- * says the reply must be held until dracd_publish() (see writer.h).
+ * The one thing dracd does: record client on behalf of notifier, for ttl
+ * seconds (0: the default; capped by max_ttl; an add never shortens a
+ * live entry).  *expires is the entry's end.  *wait says the reply must
+ * be held until dracd_publish() (see writer.h).
  */
+enum drac3_status dracd_add(struct dracd *, const struct notifier *,
+	    const struct drac_addr *client, int64_t ttl, int64_t *expires,
+	    int *wait);
+/* The same in the terms of protocol versions 1 and 2. */
 enum addstat dracd_authorize(struct dracd *, const struct notifier *,
 	    const struct drac_addr *client, int *wait);
+/* May notifier use the protocol at all?  Logs a denial (rate-limited). */
+int	dracd_permits(struct dracd *, const struct notifier *,
+	    const char *what, const struct drac_addr *);
+/* Takes entries out of the map, then the table; 0 or a map error code. */
+int	dracd_remove(struct dracd *, struct table_entry **, size_t);
+void	dracd_log_map_error(const char *what, int code);
+
+/* admin.c: protocol version 3 (revoke, query, list, stats, flush). */
+void	admin_dispatch(struct dracd *, struct svc_req *, SVCXPRT *,
+	    unsigned limit, const struct notifier *);
 /*
  * Touches the map once the second of a stale commit is over and releases
  * the held replies.  Returns the milliseconds until it is due, or -1 when
@@ -46,6 +63,12 @@ enum addstat dracd_authorize(struct dracd *, const struct notifier *,
  */
 int64_t	dracd_publish(struct dracd *);
 void	dracd_publish_now(struct dracd *);
+
+/*
+ * Hold a UDP reply of nwords XDR words until dracd_publish(); -1 if it
+ * cannot be held (the caller then publishes and replies at once).
+ */
+int	service_hold_reply(SVCXPRT *, const uint32_t *words, int nwords);
 
 /* service.c: the RPC side of the loop; local_path: the UNIX socket. */
 int	service_start(struct dracd *, const char *local_path, char *err,

@@ -51,10 +51,13 @@ struct transport {
 /* Replies held until the map is visibly changed (dracd_publish). */
 #define MAX_HELD	4096
 
+#define HELD_WORDS	4
+
 struct held_reply {
 	int			fd;
 	uint32_t		xid;
-	int32_t			result;
+	int			nwords;
+	uint32_t		words[HELD_WORDS];	/* network order */
 	socklen_t		tolen;
 	struct sockaddr_storage	to;
 };
@@ -184,18 +187,21 @@ caller_of(SVCXPRT *xprt, struct notifier *n)
  * UDP replies can wait without holding up the loop: we send them
  * ourselves later, to the same caller, with the same xid.
  */
-static int
-hold_reply(SVCXPRT *xprt, enum addstat result)
+int
+service_hold_reply(SVCXPRT *xprt, const uint32_t *words, int nwords)
 {
 	struct held_reply *h;
 
-	if (service.nheld == MAX_HELD ||
+	if (request_limit(xprt->xp_fd) == UINT_MAX ||
+	    service.nheld == MAX_HELD || nwords > HELD_WORDS ||
 	    xprt->xp_rtaddr.len > sizeof(h->to))
 		return -1;
 	h = &service.held[service.nheld++];
 	h->fd = xprt->xp_fd;
 	h->xid = *__rpcb_get_dg_xidp(xprt);
-	h->result = (int32_t)result;
+	h->nwords = nwords;
+	for (int i = 0; i < nwords; i++)
+		h->words[i] = htonl(words[i]);
 	h->tolen = xprt->xp_rtaddr.len;
 	memcpy(&h->to, xprt->xp_rtaddr.buf, h->tolen);
 	return 0;
@@ -207,10 +213,12 @@ service_release_replies(void)
 	for (size_t i = 0; i < service.nheld; i++) {
 		struct held_reply *h = &service.held[i];
 		/* xid, REPLY, MSG_ACCEPTED, AUTH_NONE verifier, SUCCESS */
-		uint32_t reply[7] = { htonl(h->xid), htonl(1), 0, 0, 0, 0,
-		    htonl((uint32_t)h->result) };
+		uint32_t reply[6 + HELD_WORDS] = { htonl(h->xid), htonl(1),
+		    0, 0, 0, 0 };
 
-		if (sendto(h->fd, reply, sizeof(reply), MSG_DONTWAIT,
+		memcpy(reply + 6, h->words, (size_t)h->nwords * 4);
+		if (sendto(h->fd, reply, (size_t)(6 + h->nwords) * 4,
+		    MSG_DONTWAIT,
 		    (struct sockaddr *)&h->to, h->tolen) == -1)
 			log_warn("could not send a held reply");
 	}
@@ -227,6 +235,16 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 	bool_t decoded;
 	int wait;
 
+	if (rq->rq_vers == DRACVERS3 && rq->rq_proc != NULLPROC) {
+		if (caller_of(xprt, &notifier) == -1) {
+			log_warnx("request over a transport without a caller "
+			    "address");
+			svcerr_systemerr(xprt);
+			return;
+		}
+		admin_dispatch(service.dracd, rq, xprt, limit, &notifier);
+		return;
+	}
 	if (rq->rq_proc != DRACPROC_ADD) {
 		/* A truncated datagram's header was read from stale bytes. */
 		if (!svc_getargs(xprt, XDRPROC(decode_nothing),
@@ -267,7 +285,7 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 		return;
 	}
 	result = dracd_authorize(service.dracd, &notifier, &client, &wait);
-	if (wait && limit != UINT_MAX && hold_reply(xprt, result) == 0)
+	if (wait && service_hold_reply(xprt, (uint32_t[]){ result }, 1) == 0)
 		return;
 	if (wait)
 		dracd_publish_now(service.dracd);
@@ -292,7 +310,8 @@ start_transport(const char *netid, char *err, size_t errsize)
 		goto out;
 	}
 	if (!svc_reg(xprt, DRACPROG, DRACVERS, dispatch, nconf) ||
-	    !svc_reg(xprt, DRACPROG, DRACVERS6, dispatch, nconf)) {
+	    !svc_reg(xprt, DRACPROG, DRACVERS6, dispatch, nconf) ||
+	    !svc_reg(xprt, DRACPROG, DRACVERS3, dispatch, nconf)) {
 		snprintf(err, errsize, "cannot register program %d over %s "
 		    "with rpcbind (is rpcbind running?)", DRACPROG, netid);
 		svc_destroy(xprt);
@@ -442,7 +461,8 @@ start_local(const char *path, char *err, size_t errsize)
 	/* Anyone may connect; only the uids in the allow file may add. */
 	if (chmod(path, 0666) == -1 ||
 	    !svc_reg(xprt, DRACPROG, DRACVERS, dispatch, NULL) ||
-	    !svc_reg(xprt, DRACPROG, DRACVERS6, dispatch, NULL)) {
+	    !svc_reg(xprt, DRACPROG, DRACVERS6, dispatch, NULL) ||
+	    !svc_reg(xprt, DRACPROG, DRACVERS3, dispatch, NULL)) {
 		snprintf(err, errsize, "%s: cannot serve on the local socket",
 		    path);
 		unlink(path);
@@ -476,6 +496,7 @@ service_start(struct dracd *d, const char *local_path, char *err,
 	/* A stale registration from an earlier run would misdirect clients. */
 	svc_unreg(DRACPROG, DRACVERS);
 	svc_unreg(DRACPROG, DRACVERS6);
+	svc_unreg(DRACPROG, DRACVERS3);
 	for (size_t i = 0; i < sizeof(netids) / sizeof(netids[0]); i++) {
 		if (start_transport(netids[i], why, sizeof(why)) == 0) {
 			nstarted++;
@@ -506,6 +527,7 @@ service_stop(void)
 	if (service.registered) {
 		svc_unreg(DRACPROG, DRACVERS);
 		svc_unreg(DRACPROG, DRACVERS6);
+		svc_unreg(DRACPROG, DRACVERS3);
 		service.registered = 0;
 	}
 }
@@ -529,6 +551,8 @@ reregister(void)
 
 		if (!rpcb_set(DRACPROG, DRACVERS, t->nconf, &t->xprt->xp_ltaddr) ||
 		    !rpcb_set(DRACPROG, DRACVERS6, t->nconf,
+		    &t->xprt->xp_ltaddr) ||
+		    !rpcb_set(DRACPROG, DRACVERS3, t->nconf,
 		    &t->xprt->xp_ltaddr))
 			failed++;
 	}

@@ -15,15 +15,24 @@ mix(uint64_t h)
 	return h;
 }
 
-static size_t
-bucket_of(const struct table *t, const struct drac_addr *a)
+static uint64_t
+hash_of(const struct table *t, const struct drac_addr *a)
 {
 	uint64_t w0, w1;
 
 	memcpy(&w0, a->bytes, 8);
 	memcpy(&w1, a->bytes + 8, 8);
-	return (size_t)(mix(mix(w0 ^ t->seed ^ a->family) ^ w1) &
-	    (t->nbuckets - 1));
+	return mix(mix(w0 ^ t->seed ^ a->family) ^ w1);
+}
+
+/*
+ * The top bits pick the bucket, so bucket order is hash order whatever
+ * the table's size: a listing cursor stays valid across growth.
+ */
+static size_t
+bucket_of(const struct table *t, const struct drac_addr *a)
+{
+	return (size_t)(hash_of(t, a) >> t->shift);
 }
 
 int
@@ -32,6 +41,7 @@ table_init(struct table *t, uint64_t seed)
 	memset(t, 0, sizeof(*t));
 	t->seed = seed;
 	t->nbuckets = 1024;
+	t->shift = 64 - 10;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	return t->buckets == NULL ? -1 : 0;
 }
@@ -119,6 +129,7 @@ grow_buckets(struct table *t)
 		return;
 	t->buckets = b;
 	t->nbuckets = n;
+	t->shift--;
 	for (size_t i = 0; i < oldn; i++) {
 		struct table_entry *e = old[i], *next;
 
@@ -222,4 +233,63 @@ table_foreach(const struct table *t, int (*fn)(struct table_entry *, void *),
 			return rc;
 	}
 	return 0;
+}
+
+/* Listing order: by hash, then by address for the rare equal hashes. */
+static int
+position_cmp(uint64_t h1, const struct drac_addr *a1, uint64_t h2,
+    const struct drac_addr *a2)
+{
+	if (h1 != h2)
+		return h1 < h2 ? -1 : 1;
+	if (a1->family != a2->family)
+		return a1->family < a2->family ? -1 : 1;
+	return memcmp(a1->bytes, a2->bytes, sizeof(a1->bytes));
+}
+
+size_t
+table_page(const struct table *t, const struct table_cursor *after,
+    struct table_entry **out, size_t max, struct table_cursor *next)
+{
+	struct table_cursor last = { 0 };
+	size_t n = 0, b = 0;
+
+	if (after != NULL && after->started) {
+		last = *after;
+		b = (size_t)(after->hash >> t->shift);
+	}
+	for (; b < t->nbuckets && n < max; b++) {
+		/* Chains are short: pick their entries in order, one by one. */
+		for (;;) {
+			struct table_entry *best = NULL, *e;
+			uint64_t best_hash = 0;
+
+			for (e = t->buckets[b]; e != NULL; e = e->next) {
+				uint64_t h = hash_of(t, &e->addr);
+
+				if (last.started && position_cmp(h, &e->addr,
+				    last.hash, &last.addr) <= 0)
+					continue;
+				if (best == NULL || position_cmp(h, &e->addr,
+				    best_hash, &best->addr) < 0) {
+					best = e;
+					best_hash = h;
+				}
+			}
+			if (best == NULL || n == max)
+				break;
+			out[n++] = best;
+			last.started = 1;
+			last.hash = best_hash;
+			last.addr = best->addr;
+		}
+		if (n == max)
+			break;
+	}
+	/* A full page may have been the last one: the next call says so. */
+	if (n == max && n > 0)
+		*next = last;
+	else
+		memset(next, 0, sizeof(*next));
+	return n;
 }

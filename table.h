@@ -22,6 +22,7 @@ struct table_entry {
 struct table {
 	struct table_entry	**buckets;
 	size_t			  nbuckets;	/* power of two */
+	unsigned		  shift;	/* 64 - log2(nbuckets) */
 	struct table_entry	**heap;
 	size_t			  count;
 	size_t			  heap_capacity;
@@ -45,5 +46,21 @@ size_t	table_count(const struct table *);
 /* Calls fn for every entry, in no particular order; fn must not remove. */
 int	table_foreach(const struct table *, int (*fn)(struct table_entry *,
 	    void *), void *);
+
+/* Where a listing stopped: the position of the last entry returned. */
+struct table_cursor {
+	int			started;
+	uint64_t		hash;
+	struct drac_addr	addr;
+};
+
+/*
+ * Up to max entries after the cursor (NULL: from the start) into out.
+ * *next is where to go on, or not started when the listing is complete.
+ * Entries present for the whole listing are returned exactly once, even
+ * if others come and go or the table grows in between.
+ */
+size_t	table_page(const struct table *, const struct table_cursor *after,
+	    struct table_entry **out, size_t max, struct table_cursor *next);
 
 #endif

@@ -110,7 +110,9 @@ check "192.0.2.16 added after the restart" map_has "$MAP" 192.0.2.16
 echo "== refused addresses"
 for a in 0.0.0.0 255.255.255.255 224.0.0.1 :: ff02::1; do
 	"$DRACCTL" add "$a" 2>/dev/null; rc=$?
-	check "$a refused with ADD_PERM" [ $rc -eq 77 ]
+	check "$a refused as invalid (exit 65: $rc)" [ $rc -eq 65 ]
+	"$TOP/tests/classic-static" text 127.0.0.1 "$a" >/dev/null 2>&1; rc=$?
+	check "$a refused with ADD_PERM over v1/v2 ($rc)" [ $rc -eq 11 ]
 	check "$a not in the map" bash -c "! db5.3_dump -p '$MAP' | grep -qx ' $a'"
 done
 check "refusal logged" log_has "refused: 224.0.0.1"

@@ -35,7 +35,7 @@ wait_for "stats" "grep -q 'stats:' '$T/dracd.log'"
 line=$(grep 'stats:' "$T/dracd.log")
 echo "$line"
 check "SIGUSR1 logs live entries" grep -q "stats: 2 live entries" <<<"$line"
-check "and adds, renewals, refusals" grep -q "1 adds, 1 renewals, 0 expired, 0 denied, 1 refused, 0 errors" <<<"$line"
+check "and adds, renewals, refusals" grep -q "1 adds, 1 renewals, 0 revoked, 0 expired, 0 denied, 1 refused, 0 errors" <<<"$line"
 stop_dracd
 
 echo "== the example init script, installed"

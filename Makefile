@@ -22,7 +22,8 @@ LIBSO       = libdrac.so.$(VERSION)
 PROGS       = dracd dracctl
 MANLINKS    = dracconn dracsend dracdisc dracauth6 dracconn6 dracsend6 \
 	dracdisc6 dracauth_str
-TEST_PROGS  = tests/unit tests/classic-static tests/classic-shared
+TEST_PROGS  = tests/unit tests/classic-static tests/classic-shared \
+	tests/handle
 
 all: $(PROGS) libdrac.a $(LIBSO) libdrac.pc $(TEST_PROGS)
 
@@ -77,6 +78,10 @@ tests/unit: tests/unit.c addr.c allow.c table.c mapdb.c log.c drac_prot.h
 # The classic callers link the way the old patches do: -ldrac, no header.
 tests/classic-static: tests/classic.c libdrac.a
 	$(CC) $(ALL_CFLAGS) -o $@ tests/classic.c libdrac.a $(TIRPC_LIBS)
+# Through the shared library: only what libdrac.map exports links.
+tests/handle: tests/handle.c drac.h $(LIBSO)
+	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/handle.c -L. -ldrac -pthread \
+	    -Wl,-rpath,'$$ORIGIN/..'
 tests/classic-shared: tests/classic.c $(LIBSO)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/classic.c -L. -ldrac \
 	    -Wl,-rpath,'$$ORIGIN/..'

@@ -272,6 +272,64 @@ test_table(void)
 	table_free(&t);
 }
 
+/*
+ * Listing in pages: entries present for the whole listing come exactly
+ * once, while others are added (growing the table) and removed.
+ */
+static void
+test_table_pages(void)
+{
+	struct table t;
+	struct table_entry *page[7];
+	struct table_cursor cur, next;
+	struct drac_addr a;
+	static unsigned char seen[4000];
+	int renewed, pages = 0, churned = 0, ok = 1;
+	size_t n;
+
+	CHECK(table_init(&t, 7) == 0);
+	for (int i = 0; i < 1500; i++) {
+		addr_from_v4(0x0a000000u + (uint32_t)i, &a);
+		if (table_upsert(&t, &a, i, i, &renewed) == NULL)
+			ok = 0;
+	}
+	memset(&cur, 0, sizeof(cur));
+	do {
+		n = table_page(&t, &cur, page, 7, &next);
+		for (size_t i = 0; i < n; i++) {
+			uint32_t v = (uint32_t)page[i]->addr.bytes[2] << 8 |
+			    page[i]->addr.bytes[3];
+
+			if (page[i]->addr.bytes[0] == 10 && seen[v]++)
+				ok = 0;		/* listed twice */
+		}
+		/* Churn: new entries (several doublings), some removals. */
+		for (int k = 0; k < 20; k++, churned++) {
+			addr_from_v4(0x0b000000u + (uint32_t)churned, &a);
+			table_upsert(&t, &a, churned, churned, &renewed);
+		}
+		addr_from_v4(0x0a000000u + 1000u + (uint32_t)pages, &a);
+		if (pages < 500 && table_find(&t, &a) != NULL)
+			table_remove(&t, table_find(&t, &a));
+		cur = next;
+		pages++;
+	} while (next.started && pages < 100000);
+	CHECK(ok);
+	CHECK(t.nbuckets >= 8192);	/* it grew while listing */
+	/* 10.0.0.0-999 stayed all along: each listed once. */
+	for (int i = 0; i < 1000; i++)
+		if (seen[i] != 1)
+			ok = 0;
+	CHECK(ok);
+	memset(&cur, 0, sizeof(cur));
+	n = table_page(&t, &cur, page, 7, &next);
+	CHECK(n == 7 && next.started);
+	table_free(&t);
+	CHECK(table_init(&t, 7) == 0);
+	CHECK(table_page(&t, NULL, page, 7, &next) == 0 && !next.started);
+	table_free(&t);
+}
+
 static void
 test_keys(void)
 {
@@ -355,6 +413,7 @@ test_map(void)
 	struct map_format f;
 	struct drac_addr a;
 	struct stat st1, st2;
+	struct timespec now;
 	struct scan_result r = { 0, 0 };
 	size_t reformatted;
 	DBT k, v;
@@ -371,8 +430,12 @@ test_map(void)
 	CHECK(map_begin(&m) == 0 && map_put(&m, &a, 1002) == 0 &&
 	    map_commit(&m) == 0);
 	CHECK(fstat(m.fd, &st2) == 0);
-	/* st_mtime follows the clock, never ahead of it. */
-	CHECK(st2.st_mtime >= st1.st_mtime && st2.st_mtime <= time(NULL));
+	/*
+	 * st_mtime follows the clock, never ahead of it.  The precise
+	 * clock: time() may read a coarser one that lags the kernel's.
+	 */
+	CHECK(clock_gettime(CLOCK_REALTIME, &now) == 0);
+	CHECK(st2.st_mtime >= st1.st_mtime && st2.st_mtime <= now.tv_sec);
 	CHECK(map_touch(&m, st2.st_mtime + 1) == 0);
 	CHECK(map_mtime(&m) == st2.st_mtime + 1);
 
@@ -416,6 +479,7 @@ main(void)
 	test_addr();
 	test_allow();
 	test_table();
+	test_table_pages();
 	test_keys();
 	test_map();
 	printf("unit: %d passed, %d failed\n", passed, failed);

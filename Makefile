@@ -21,7 +21,9 @@ LIB_OBJS    = dracauth.pic.o dracclient.pic.o drac_prot_xdr.pic.o
 LIBSO       = libdrac.so.$(VERSION)
 PROGS       = dracd dracctl
 MANLINKS    = dracconn dracsend dracdisc dracauth6 dracconn6 dracsend6 \
-	dracdisc6 dracauth_str
+	dracdisc6 dracauth_str drac_client_open drac_client_close drac_add \
+	drac_del drac_query drac_list drac_stats drac_flush drac_strerror \
+	drac_client_error
 TEST_PROGS  = tests/unit tests/classic-static tests/classic-shared \
 	tests/handle
 
@@ -127,6 +129,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man3 \
 	    $(DESTDIR)$(PREFIX)/share/doc/drac
 	install -m 755 dracd $(DESTDIR)$(PREFIX)/sbin/dracd
@@ -140,6 +143,7 @@ install: all
 	install -m 644 drac.h $(DESTDIR)$(PREFIX)/include/drac.h
 	install -m 644 libdrac.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdrac.pc
 	install -m 644 dracd.8 dracctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 dracd.allow.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 dracauth.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	for f in $(MANLINKS); do \
 	    ln -sf dracauth.3 $(DESTDIR)$(PREFIX)/share/man/man3/$$f.3; done

@@ -57,7 +57,7 @@ addr.o: addr.h
 log.o: log.h
 
 dracd: $(DAEMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) -ldb $(TIRPC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) -ldb $(TIRPC_LIBS) -pthread
 
 libdrac.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $(LIB_OBJS)

@@ -41,7 +41,7 @@
 /* A power failure loses at most this much; a crash of dracd nothing. */
 #define DEFAULT_SYNC_MS	200
 /* Expiring in slices keeps adds flowing while many entries expire at once. */
-#define EXPIRE_SLICE	256
+#define EXPIRE_SLICE	64
 #define EXPIRY_RETRY_MS	5000
 
 static int signal_pipe[2] = { -1, -1 };

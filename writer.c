@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,11 +96,95 @@ defer_fsync(int fd)
 	return 0;
 }
 
+/*
+ * With -y N the disk is synced from a thread of the writer: a sync of a
+ * large map can take many milliseconds, and batches (replies to adds)
+ * should not queue behind it.  A batch reaches the disk at most N ms
+ * after it reached the file, plus the length of a sync in progress.
+ */
+struct syncer {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 wake;		/* dirty, or stop */
+	int		 fd;
+	const char	*path;
+	int		 sync_ms;
+	int64_t		 dirty_since;	/* wall ms; -1 when all is synced */
+	int		 stop;
+	pthread_t	 thread;
+};
+
 static void
-flush_to_disk(struct map *m)
+flush_to_disk(int fd, const char *path)
 {
-	if (fdatasync(m->fd) == -1)
-		log_warn("writer: fdatasync %s", m->path);
+	if (fdatasync(fd) == -1)
+		log_warn("writer: fdatasync %s", path);
+}
+
+static void *
+syncer_main(void *arg)
+{
+	struct syncer *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		int64_t due;
+
+		while (s->dirty_since < 0 && !s->stop)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (s->dirty_since < 0)
+			break;
+		due = s->dirty_since + s->sync_ms;
+		if (!s->stop && clock_wall_ms() < due) {
+			struct timespec until = { .tv_sec = due / 1000,
+			    .tv_nsec = (due % 1000) * 1000000 };
+
+			pthread_cond_timedwait(&s->wake, &s->lock, &until);
+			continue;
+		}
+		s->dirty_since = -1;
+		pthread_mutex_unlock(&s->lock);
+		flush_to_disk(s->fd, s->path);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static int
+syncer_start(struct syncer *s, const struct map *m, int sync_ms)
+{
+	s->fd = m->fd;
+	s->path = m->path;
+	s->sync_ms = sync_ms;
+	s->dirty_since = -1;
+	s->stop = 0;
+	if (pthread_mutex_init(&s->lock, NULL) != 0 ||
+	    pthread_cond_init(&s->wake, NULL) != 0 ||
+	    pthread_create(&s->thread, NULL, syncer_main, s) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+syncer_dirty(struct syncer *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->dirty_since < 0) {
+		s->dirty_since = clock_wall_ms();
+		pthread_cond_signal(&s->wake);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Syncs what is still dirty and ends the thread. */
+static void
+syncer_stop(struct syncer *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
 }
 
 static void __attribute__((noreturn))
@@ -113,7 +198,7 @@ writer_main(int fd, const char *path, const struct map_format *format,
 	struct map m;
 	char err[512], report[512];
 	int32_t status = 0;
-	int64_t dirty_since = -1;
+	struct syncer syncer;
 	ssize_t n;
 
 	/* dracd decides when we stop: by closing the socket. */
@@ -139,20 +224,16 @@ writer_main(int fd, const char *path, const struct map_format *format,
 	    status != 0)
 		_exit(1);
 	watch_readers(&readers, path);
-	if (sync_ms > 0)
+	if (sync_ms > 0) {
 		db_env_set_func_fsync(defer_fsync);
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (dirty_since >= 0) {
-			int64_t left = dirty_since + sync_ms - clock_wall_ms();
-
-			if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-				flush_to_disk(&m);
-				dirty_since = -1;
-				continue;
-			}
+		if (syncer_start(&syncer, &m, sync_ms) == -1) {
+			log_warnx("writer: cannot start the sync thread; "
+			    "syncing every change");
+			db_env_set_func_fsync(NULL);
+			sync_ms = 0;
 		}
+	}
+	for (;;) {
 		if ((n = recv(fd, ops, sizeof(ops), MSG_TRUNC)) <= 0)
 			break;
 		memset(&reply, 0, sizeof(reply));
@@ -162,13 +243,13 @@ writer_main(int fd, const char *path, const struct map_format *format,
 			reply.status = apply(&m, ops, (size_t)n /
 			    sizeof(ops[0]));
 		reply.stale_second = note_change(&readers, &m);
-		if (sync_ms > 0 && dirty_since < 0)
-			dirty_since = clock_wall_ms();
+		if (sync_ms > 0)
+			syncer_dirty(&syncer);
 		if (send(fd, &reply, sizeof(reply), 0) != sizeof(reply))
 			break;
 	}
-	if (dirty_since >= 0)
-		flush_to_disk(&m);
+	if (sync_ms > 0)
+		syncer_stop(&syncer);
 	map_close(&m);
 	_exit(0);
 }

@@ -114,14 +114,17 @@ stop_dracd
 echo "== durability: -y bounds how long a change waits for the disk"
 # trace_syncs LOG: strace the daemon and its map writer for sync calls.
 trace_syncs() {
-	local writer
+	local writer tasks
 	writer=$(pgrep -P "$DRACD_PID" | head -1)
-	strace -qq -e trace=fdatasync,fsync -o "$1" -p "$DRACD_PID" \
-	    -p "$writer" 2>/dev/null &
+	# every thread: the writer syncs from a thread of its own
+	tasks=$(ls /proc/"$DRACD_PID"/task /proc/"$writer"/task | grep -E '^[0-9]+$')
+	# shellcheck disable=SC2046
+	strace -qq -e trace=fdatasync,fsync -o "$1" $(printf -- '-p %s ' $tasks) \
+	    2>/dev/null &
 	STRACE_PID=$!
-	# counting starts once strace is attached to both, however slow
-	wait_for "strace" "[ \$(grep -l '^TracerPid:[[:space:]]*$STRACE_PID\$' \
-	    /proc/$DRACD_PID/status /proc/$writer/status | wc -l) -eq 2 ]" 10
+	# counting starts once strace is attached to all, however slow
+	wait_for "strace" "[ \$(cd /proc && grep -l '^TracerPid:[[:space:]]*$STRACE_PID\$' \
+	    $(printf '%s/status ' $tasks) | wc -l) -eq $(wc -w <<<"$tasks") ]" 10
 }
 syncs() { grep -cE '(fdatasync|fsync)\(' "$1"; }
 start_dracd -i -y 0 -a "$TOP/dracd.allow" "$T/sync0.db" || exit 1

@@ -277,6 +277,9 @@ drac_list(struct drac_client *c, int (*fn)(const struct drac_entry *, void *),
 			return rc;
 		}
 		rc = server_status(c, res.status);
+		if (rc == DRAC_E_INVALID && cursor_len > 0)
+			fail(c, rc, "the listing was cut short: dracd "
+			    "restarted since it began; list again");
 		page = calloc(res.entries.entries_len + 1, sizeof(*page));
 		if (rc == 0 && page == NULL)
 			rc = fail(c, DRAC_E_NOMEM, "out of memory");

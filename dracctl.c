@@ -196,6 +196,10 @@ cmd_list(struct drac_client *c, const struct options *o)
 {
 	int rc = drac_list(c, print_entry, (void *)o);
 
+	/* The cursor, not an address, was refused: dracd restarted. */
+	if (rc == DRAC_E_INVALID)
+		rc = DRAC_E_SERVER;
+
 	if (fflush(stdout) == EOF || rc == -1) {
 		fprintf(stderr, "dracctl: list: cannot write the output\n");
 		return EXIT_SERVER;

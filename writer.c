@@ -213,9 +213,17 @@ writer_main(int fd, const char *path, const struct map_format *format,
 		close_range(3, (unsigned)fd - 1, 0);
 	close_range((unsigned)fd + 1, ~0U, 0);
 
-	if (repair && map_repair(path, format, report, sizeof(report), err,
-	    sizeof(err)) == 1)
-		log_warnx("writer: %s", report);
+	if (repair) {
+		switch (map_repair(path, format, report, sizeof(report), err,
+		    sizeof(err))) {
+		case 1:
+			log_warnx("writer: %s", report);
+			break;
+		case -1:
+			log_warnx("writer: cannot check the map: %s", err);
+			break;
+		}
+	}
 	if (map_open(&m, path, format, 0, err, sizeof(err)) == -1) {
 		log_warnx("writer: %s", err);
 		status = EIO;

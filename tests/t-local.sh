@@ -23,6 +23,10 @@ check "nothing written for it" bash -c "! db5.3_dump -p '$MAP' | grep -qx ' 192.
 check "the denial names the uid" grep -q "denied: uid 65534 (local socket)" "$T/dracd.log"
 "$DRACCTL" -q add 192.0.2.3 2>/dev/null; rc=$?
 check "a uid rule admits nobody over the network ($rc)" [ $rc -eq 77 ]
+check "version 3 over the socket: query" "$DRACCTL" -q -s "unix:$SOCK" query 192.0.2.1
+check "version 3 over the socket: list" bash -c "'$DRACCTL' -s 'unix:$SOCK' list | grep -q '^192.0.2.1 '"
+as_nobody "$DRACCTL" -s "unix:$SOCK" list >/dev/null 2>&1; rc=$?
+check "version 3 list denied to another uid ($rc)" [ $rc -eq 77 ]
 out=$("$TOP/tests/classic-static" auth "unix:$SOCK" 192.0.2.4)
 check "classic dracauth over the socket" grep -q "^rc=0 " <<<"$out"
 out=$("$TOP/tests/classic-static" session "unix:$SOCK" 192.0.2.5 192.0.2.6)

@@ -7,7 +7,8 @@
 #   make fuzz-clean
 #
 # Targets (fuzz/fuzz_<name>.c, seeds in fuzz/corpus/<name>/):
-#   svc     RPC requests through service.c and libtirpc's svc_dg/svc_vc
+#   svc     RPC requests through service.c and libtirpc's svc_dg/svc_vc,
+#           version 3 through admin.c with the real table and allow list
 #   allow   the allow-file parser
 #   addr    address parsing/formatting, map keys and map formats
 #   escape  log_escape, which guards log lines against untrusted text
@@ -34,7 +35,8 @@ FUZZ_OPTS_allow  = -max_len=4096
 FUZZ_OPTS_addr   = -max_len=256
 FUZZ_OPTS_escape = -max_len=1024
 
-FUZZ_OBJ_svc    = fuzz/obj/service.o fuzz/obj/addr.o fuzz/obj/drac_prot_xdr.o
+FUZZ_OBJ_svc    = fuzz/obj/service.o fuzz/obj/admin.o fuzz/obj/table.o \
+	fuzz/obj/allow.o fuzz/obj/addr.o fuzz/obj/drac_prot_xdr.o
 FUZZ_OBJ_allow  = fuzz/obj/allow.o fuzz/obj/addr.o
 FUZZ_OBJ_addr   = fuzz/obj/mapdb.o fuzz/obj/addr.o fuzz/obj/log.o
 FUZZ_OBJ_escape = fuzz/obj/log.o

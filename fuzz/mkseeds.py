@@ -5,6 +5,7 @@ Run from anywhere; rewrites only the seed-*.bin / seed-*.txt files it
 names, so reproducers (crash-*, repro-*) committed beside them stay.
 The svc input format is described at the top of fuzz/fuzz_rpc.c.
 """
+import ipaddress
 import os
 import struct
 
@@ -13,6 +14,10 @@ PROG = 900101
 UDP, UDP6, TCP, TCP6 = 0, 1, 2, 3
 UNIX = 0x20
 WAIT = 0x10
+# Version 3 modes (flag bits 2-3) and the big table (bit 6).
+DENY, MAPFAIL, FULL = 1 << 2, 2 << 2, 3 << 2
+BIG = 0x40
+WALK = 0x80                          # the harness lists it all after
 
 
 def u32(*words):
@@ -61,6 +66,82 @@ V6 = bytes.fromhex("20010db8000000000000000000000001")
 MAPPED = bytes.fromhex("00000000000000000000ffffc0000202")
 ADD1 = v1_add(V4)
 ADD2 = v2_add(V6)
+
+# Version 3, against the harness's stub table (stub_begin in fuzz_rpc.c):
+# its seed and the entries every input starts with.
+TABLE_SEED = 0x243F6A8885A308D3
+STUB_TABLE = ["192.0.2.1", "2001:db8::1", "::ffff:192.0.2.2", "10.0.0.1",
+              "198.51.100.7", "2001:db8::2", "203.0.113.9", "2001:db8::dead"]
+M64 = (1 << 64) - 1
+
+
+def mix(h):
+    h ^= h >> 33
+    h = h * 0xFF51AFD7ED558CCD & M64
+    h ^= h >> 33
+    h = h * 0xC4CEB9FE1A85EC53 & M64
+    h ^= h >> 33
+    return h
+
+
+def drac_addr(text):
+    """struct drac_addr: (family, 16 bytes); mapped IPv6 is IPv4."""
+    ip = ipaddress.ip_address(text)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.version == 4:
+        return 2, ip.packed + b"\0" * 12
+    return 10, ip.packed
+
+
+def table_hash(text):
+    """table.c's hash_of, which orders a listing."""
+    fam, b = drac_addr(text)
+    w0 = int.from_bytes(b[:8], "little")
+    w1 = int.from_bytes(b[8:], "little")
+    return mix(mix(w0 ^ TABLE_SEED ^ fam) ^ w1)
+
+
+def cursor_after(text):
+    """admin.c's cursor: generation, hash, family, address (29 bytes)."""
+    fam, b = drac_addr(text)
+    gen = ((TABLE_SEED >> 32) ^ TABLE_SEED) & 0xFFFFFFFF
+    return struct.pack(">IQB", gen, table_hash(text), fam) + b
+
+
+LISTING = sorted(STUB_TABLE, key=lambda t: (table_hash(t), drac_addr(t)))
+
+
+def a3(text):
+    """drac3_addr: 4 or 16 bytes as written (mapped stays 16)."""
+    return opaque(ipaddress.ip_address(text).packed)
+
+
+def v3_add(text, ttl=0, **kw):
+    return call(1, a3(text) + u32(ttl), vers=3, **kw)
+
+
+def v3_del(text, **kw):
+    return call(2, a3(text), vers=3, **kw)
+
+
+def v3_query(text, **kw):
+    return call(3, a3(text), vers=3, **kw)
+
+
+def v3_list(cursor=b"", max_=0, **kw):
+    return call(4, opaque(cursor) + u32(max_), vers=3, **kw)
+
+
+def v3_stats(**kw):
+    return call(5, vers=3, **kw)
+
+
+def v3_flush(**kw):
+    return call(6, vers=3, **kw)
+
+
+ADD3 = v3_add("2001:db8::77", 600, xid=0x33000001)
 
 
 def svc_seeds():
@@ -137,7 +218,114 @@ def svc_seeds():
         record(v2_add(V6, cred=auth_sys(0, 0))))
     s["unix-fragments"] = bytes([UNIX]) + chunks(
         record(ADD1[:8], last=False), record(ADD1[8:]))
+    s.update(v3_seeds())
     return {f"seed-{k}.bin": v for k, v in s.items()}
+
+
+def v3_seeds():
+    s = {}
+    c1 = cursor_after(LISTING[2])
+    c2 = cursor_after(LISTING[5])
+    s["udp-v3-add"] = bytes([UDP]) + chunks(v3_add("192.0.2.77", 600))
+    s["udp6-v3-add"] = bytes([UDP6]) + chunks(v3_add("2001:db8::77"))
+    s["udp-v3-add-renew"] = bytes([UDP]) + chunks(
+        v3_add("192.0.2.1", 60), v3_add("2001:db8::2", 0xFFFFFFFF, xid=2))
+    s["udp-v3-add-mapped"] = bytes([UDP]) + chunks(
+        v3_add("::ffff:192.0.2.78", 30))
+    s["udp-v3-add-badlen"] = bytes([UDP]) + chunks(
+        call(1, opaque(b"\1\2\3\4\5") + u32(0), vers=3),
+        call(1, opaque(b"") + u32(0), vers=3, xid=2),
+        call(1, u32(17) + b"\1" * 20 + u32(0), vers=3, xid=3))
+    s["udp-v3-add-unusable"] = bytes([UDP]) + chunks(
+        v3_add("0.0.0.0"), v3_add("ff02::1", xid=2),
+        v3_add("255.255.255.255", xid=3))
+    # Truncated adds: the length only, half the address, no TTL.
+    for cut in (44, 52, 60, 62):
+        s[f"udp-v3-add-cut{cut}"] = bytes([UDP]) + chunks(ADD3[:cut])
+    # After a whole add, stale bytes would complete the cut ones.
+    s["udp-v3-add-long-then-cut"] = bytes([UDP]) + chunks(
+        ADD3, ADD3[:-4], ADD3[:44], v3_add("192.0.2.9", 5)[:-1])
+    s["udp-v3-del"] = bytes([UDP]) + chunks(
+        v3_del("192.0.2.1"), v3_del("192.0.2.99", xid=2),
+        v3_query("192.0.2.1", xid=3))
+    s["udp-v3-del-cut"] = bytes([UDP]) + chunks(
+        v3_del("2001:db8::1"), v3_del("2001:db8::2")[:50])
+    s["udp-v3-query"] = bytes([UDP]) + chunks(
+        v3_query("2001:db8::1"), v3_query("203.0.113.9", xid=2),
+        v3_query("::ffff:192.0.2.2", xid=3), v3_query("192.0.2.99", xid=4))
+    s["udp-v3-list"] = bytes([UDP]) + chunks(v3_list(max_=3))
+    s["udp-v3-list-cursor"] = bytes([UDP]) + chunks(v3_list(c1, 3))
+    s["udp-v3-list-pages"] = bytes([UDP]) + chunks(
+        v3_list(max_=3), v3_list(c1, 3, xid=2), v3_list(c2, 3, xid=3))
+    s["udp-v3-list-small"] = bytes([UDP]) + chunks(
+        v3_list(c1, 1), v3_list(c1, 2, xid=2), v3_list(max_=1, xid=3))
+    s["udp-v3-list-badcursor"] = bytes([UDP]) + chunks(
+        v3_list(b"\0" * 29), v3_list(b"xyzzy", xid=2),
+        v3_list(b"\0" * 33, xid=3), v3_list(c1[:12] + b"\7" + c1[13:],
+                                          xid=4))
+    s["udp-v3-list-cut"] = bytes([UDP]) + chunks(
+        v3_list(c1, 3), v3_list(c1, 3, xid=2)[:-4],
+        v3_list(c1, 3, xid=3)[:60])
+    s["udp-v3-stats"] = bytes([UDP]) + chunks(
+        v3_add("192.0.2.77"), v3_add("0.0.0.0", xid=2), v3_stats(xid=3))
+    s["udp-v3-flush"] = bytes([UDP]) + chunks(
+        v3_flush(), v3_stats(xid=2), v3_list(xid=3))
+    s["udp-v3-wait"] = bytes([UDP | WAIT]) + chunks(
+        v3_add("192.0.2.77"), v3_del("192.0.2.1", xid=2),
+        v3_flush(xid=3), v3_query("192.0.2.77", xid=4))
+    s["udp-v3-denied"] = bytes([UDP | DENY]) + chunks(
+        v3_add("192.0.2.77"), v3_del("192.0.2.1", xid=2),
+        v3_query("192.0.2.1", xid=3), v3_list(xid=4), v3_stats(xid=5),
+        v3_flush(xid=6))
+    s["udp-v3-mapfail"] = bytes([UDP | MAPFAIL]) + chunks(
+        v3_add("192.0.2.77"), v3_del("192.0.2.1", xid=2), v3_flush(xid=3),
+        v3_stats(xid=4))
+    s["udp-v3-full"] = bytes([UDP | FULL]) + chunks(
+        v3_add("192.0.2.77"), v3_add("192.0.2.1", xid=2),
+        v3_del("10.0.0.1", xid=3), v3_add("192.0.2.77", xid=4))
+    s["udp-v3-big"] = bytes([UDP | BIG]) + chunks(
+        v3_list(), v3_list(max_=1000, xid=2), v3_flush(xid=3),
+        v3_stats(xid=4))
+    s["udp-v3-big-mapfail-wait"] = bytes([UDP | BIG | MAPFAIL | WAIT]) + \
+        chunks(v3_flush(), v3_del("10.1.0.1", xid=2))
+    s["udp-v3-null-badproc"] = bytes([UDP]) + chunks(
+        call(0, vers=3), call(7, vers=3, xid=2),
+        call(0xFFFFFFFF, vers=3, xid=3))
+    s["udp-v3-header-cut"] = bytes([UDP]) + chunks(
+        v3_stats(), v3_stats(xid=2)[:36], v3_flush(xid=3)[:20])
+    s["udp-v3-authsys"] = bytes([UDP]) + chunks(
+        v3_add("192.0.2.77", cred=auth_sys(1000, 100, gids=(4,))))
+
+    for name, flags in (("tcp", TCP), ("tcp6", TCP6), ("unix", UNIX)):
+        s[f"{name}-v3-add"] = bytes([flags]) + chunks(record(ADD3))
+    s["tcp-v3-all"] = bytes([TCP]) + chunks(b"".join(record(c) for c in (
+        v3_add("192.0.2.77", 60, xid=1), v3_query("192.0.2.77", xid=2),
+        v3_list(max_=4, xid=3), v3_list(c1, 4, xid=4),
+        v3_del("2001:db8::1", xid=5), v3_stats(xid=6), v3_flush(xid=7),
+        v3_stats(xid=8), call(9, vers=3, xid=9))))
+    s["tcp-v3-big-list"] = bytes([TCP | BIG]) + chunks(
+        record(v3_list(xid=1)) + record(v3_flush(xid=2)))
+    s["tcp-v3-short-record"] = bytes([TCP]) + chunks(
+        record(ADD3[:-4]) + record(v3_list(c1, 2)[:-2]) +
+        record(v3_stats(xid=3)))
+    s["tcp-v3-wait"] = bytes([TCP | WAIT]) + chunks(
+        record(ADD3) + record(v3_del("192.0.2.1", xid=2)))
+    s["unix-v3-list-cursor"] = bytes([UNIX]) + chunks(
+        record(v3_list(c1, 3)), record(v3_list(c2, 3, xid=2)))
+    s["unix-v3-denied"] = bytes([UNIX | DENY]) + chunks(
+        record(ADD3) + record(v3_stats(xid=2)))
+    s["udp-v3-walk"] = bytes([UDP | WALK]) + chunks(
+        v3_add("192.0.2.77", 1), v3_add("2001:db8::77", xid=2),
+        v3_del("10.0.0.1", xid=3))
+    s["udp-v3-walk-big"] = bytes([UDP | BIG | WALK]) + chunks(
+        v3_del("10.1.0.7"))
+    s["tcp-v3-walk"] = bytes([TCP | WALK]) + chunks(
+        b"".join(record(v3_add(f"192.0.2.{i}", xid=i)) for i in range(100,
+                                                                      140)))
+    s["udp6-v3-walk-wait"] = bytes([UDP6 | WALK | WAIT]) + chunks(
+        v3_add("2001:db8::78"), v3_flush(xid=2), v3_add("2001:db8::79",
+                                                        xid=3))
+    return s
 
 
 def allow_seeds():
@@ -218,6 +406,10 @@ def dictionary():
         "rec_add2": u32(0x80000000 | len(ADD2)), "minus1": u32(0xFFFFFFFF),
         "maxrec": u32(0x80002000), "mapped": u32(0, 0, 0xFFFF),
         "pmap": u32(100000),
+        "v3": u32(3), "len4": u32(4), "len16": u32(16),
+        "cursor_len": u32(29), "cursor_gen": cursor_after(LISTING[0])[:4],
+        "cursor": cursor_after(LISTING[0]), "page_max": u32(256),
+        "proc_list": u32(4), "proc_stats": u32(5), "proc_flush": u32(6),
     }
     with open(os.path.join(HERE, "svc.dict"), "w") as f:
         f.write("# XDR words of DRAC calls (fuzz/mkseeds.py writes this)\n")

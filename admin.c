@@ -381,10 +381,40 @@ do_flush(struct dracd *d, SVCXPRT *xprt, unsigned limit,
 	    &res);
 }
 
+/*
+ * A datagram's source address is only claimed, never proven: a forged
+ * one must not revoke entries, wipe the table, or turn a small request
+ * into a page of entries sent to someone else.  Those calls need a
+ * connection (TCP, whose handshake proves the address, or the local
+ * socket); over UDP they fail with AUTH_TOOWEAK.
+ */
+static int
+needs_connection(struct dracd *d, SVCXPRT *xprt, unsigned limit,
+    const struct notifier *notifier, const char *what)
+{
+	char ntext[ADDR_TEXT_MAX + 32];
+
+	if (limit == UINT_MAX)
+		return 0;
+	d->stats.denied++;
+	if (log_limit_allow(&d->limit_denied, clock_mono_ms()))
+		log_warnx("denied: %s over UDP from %s: only over TCP or the "
+		    "local socket", what, notifier_format(notifier, ntext,
+		    sizeof(ntext)));
+	svcerr_weakauth(xprt);
+	return -1;
+}
+
 void
 admin_dispatch(struct dracd *d, struct svc_req *rq, SVCXPRT *xprt,
     unsigned limit, const struct notifier *notifier)
 {
+	if ((rq->rq_proc == DRAC3_DEL && needs_connection(d, xprt, limit,
+	    notifier, "revoke")) || (rq->rq_proc == DRAC3_LIST &&
+	    needs_connection(d, xprt, limit, notifier, "list")) ||
+	    (rq->rq_proc == DRAC3_FLUSH && needs_connection(d, xprt, limit,
+	    notifier, "flush")))
+		return;
 	switch (rq->rq_proc) {
 	case DRAC3_ADD:
 		do_add(d, xprt, limit, notifier);

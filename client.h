@@ -10,11 +10,11 @@
 
 /*
  * A client for program version vers on server: an IPv4 or IPv6 address
- * or host name (UDP), or "unix:PATH" (dracd -U).  NULL or "" means
- * 127.0.0.1; timeout_ms <= 0 the default.  On failure *errmsg (if not
- * NULL) points to libtirpc's static message.
+ * or host name (UDP, or TCP if stream), or "unix:PATH" (dracd -U).  NULL
+ * or "" means 127.0.0.1; timeout_ms <= 0 the default.  On failure
+ * *errmsg (if not NULL) points to libtirpc's static message.
  */
 CLIENT	*drac_client_create(const char *server, unsigned long vers,
-	    int timeout_ms, char **errmsg);
+	    int stream, int timeout_ms, char **errmsg);
 
 #endif

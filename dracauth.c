@@ -60,12 +60,12 @@ open_local(const char *path, unsigned long vers)
 }
 
 CLIENT *
-drac_client_create(const char *server, unsigned long vers, int timeout_ms,
-    char **errmsg)
+drac_client_create(const char *server, unsigned long vers, int stream,
+    int timeout_ms, char **errmsg)
 {
 	unsigned char probe[16];
 	struct timeval total, retry;
-	const char *nettype = "udp";
+	const char *nettype = stream ? "tcp" : "udp";
 	CLIENT *clnt;
 
 	if (server == NULL || *server == '\0')
@@ -73,7 +73,7 @@ drac_client_create(const char *server, unsigned long vers, int timeout_ms,
 	if (timeout_ms <= 0)
 		timeout_ms = DRAC_DEFAULT_TIMEOUT_MS;
 	if (inet_pton(AF_INET6, server, probe) == 1)
-		nettype = "datagram_v";
+		nettype = stream ? "circuit_v" : "datagram_v";
 	total = ms_to_tv(timeout_ms);
 	if (strncmp(server, "unix:", 5) == 0)
 		clnt = open_local(server + 5, vers);
@@ -150,7 +150,7 @@ static int
 auth_once(const char *server, unsigned long vers, const void *addr,
     int timeout_ms, char **errmsg)
 {
-	CLIENT *clnt = drac_client_create(server, vers, timeout_ms, errmsg);
+	CLIENT *clnt = drac_client_create(server, vers, 0, timeout_ms, errmsg);
 	enum clnt_stat stat;
 	int rc;
 
@@ -188,7 +188,7 @@ connect_to(struct classic_conn *c, char *server, unsigned long vers,
     char **errmsg)
 {
 	drop(c);
-	if ((c->clnt = drac_client_create(server, vers, 0, errmsg)) == NULL)
+	if ((c->clnt = drac_client_create(server, vers, 0, 0, errmsg)) == NULL)
 		return -1;
 	if ((c->server = strdup(server ? server : "")) == NULL) {
 		drop(c);
@@ -220,7 +220,7 @@ send_on(struct classic_conn *c, unsigned long vers, const void *addr,
 	if (rc != DRAC_ERR_CALL || (stat != RPC_CANTRECV &&
 	    stat != RPC_CANTSEND))
 		return rc;
-	if ((fresh = drac_client_create(c->server, vers, 0, NULL)) == NULL)
+	if ((fresh = drac_client_create(c->server, vers, 0, 0, NULL)) == NULL)
 		return rc;
 	clnt_destroy(c->clnt);
 	c->clnt = fresh;

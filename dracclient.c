@@ -1,9 +1,12 @@
 /*
  * dracclient.c: libdrac's handle API, protocol version 3.
  *
- * A handle holds one RPC client, created on first use and re-created
- * once when a call cannot reach the server (dracd restarted on a new
- * port).  A mutex makes the calls on a shared handle take turns.
+ * A handle holds up to two RPC clients, each created on first use and
+ * re-created once when a call cannot reach the server (dracd restarted
+ * on a new port): UDP for add, query and stats, the calls a busy POP
+ * server makes, and TCP for revoke, list and flush, which dracd does not
+ * take from a datagram's unproven source address.  A mutex makes the
+ * calls on a shared handle take turns.
  */
 #include <arpa/inet.h>
 
@@ -21,7 +24,8 @@
 
 struct drac_client {
 	pthread_mutex_t	 lock;
-	CLIENT		*clnt;
+	CLIENT		*clnt;		/* the one in use */
+	CLIENT		*transports[2];	/* datagram, stream */
 	char		*server;
 	int		 timeout_ms;
 	char		 error[256];
@@ -49,8 +53,9 @@ drac_client_close(struct drac_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->clnt != NULL)
-		clnt_destroy(c->clnt);
+	for (int i = 0; i < 2; i++)
+		if (c->transports[i] != NULL)
+			clnt_destroy(c->transports[i]);
 	pthread_mutex_destroy(&c->lock);
 	free(c->server);
 	free(c);
@@ -66,15 +71,15 @@ fail(struct drac_client *c, int code, const char *detail)
 }
 
 static int
-connect_client(struct drac_client *c)
+connect_client(struct drac_client *c, int stream)
 {
 	char *msg = NULL;
 
-	if (c->clnt != NULL)
+	if ((c->clnt = c->transports[stream]) != NULL)
 		return 0;
-	c->clnt = drac_client_create(c->server, DRACVERS3, c->timeout_ms,
-	    &msg);
-	if (c->clnt != NULL)
+	c->clnt = drac_client_create(c->server, DRACVERS3, stream,
+	    c->timeout_ms, &msg);
+	if ((c->transports[stream] = c->clnt) != NULL)
 		return 0;
 	if (rpc_createerr.cf_stat == RPC_TIMEDOUT)
 		return fail(c, DRAC_E_TIMEOUT, msg ? msg : "timed out");
@@ -97,19 +102,17 @@ call_status(struct drac_client *c, enum clnt_stat stat)
 	case RPC_CANTRECV:
 		return fail(c, DRAC_E_UNREACHABLE,
 		    clnt_sperror(c->clnt, c->server));
+	case RPC_AUTHERROR:
+		return fail(c, DRAC_E_DENIED, clnt_sperror(c->clnt, c->server));
 	default:
 		return fail(c, DRAC_E_PROTOCOL, clnt_sperror(c->clnt, c->server));
 	}
 }
 
-/*
- * One call.  idempotent: may a lost reply be answered by sending the
- * request again?  A repeated revoke would report "not found", so those
- * calls wait for their one reply.
- */
+/* One call, over UDP with retries, or over TCP if stream. */
 static int
 call(struct drac_client *c, rpcproc_t proc, xdrproc_t encode, void *args,
-    xdrproc_t decode, void *result, int idempotent)
+    xdrproc_t decode, void *result, int stream)
 {
 	struct timeval total = { c->timeout_ms / 1000,
 	    (c->timeout_ms % 1000) * 1000 };
@@ -118,9 +121,9 @@ call(struct drac_client *c, rpcproc_t proc, xdrproc_t encode, void *args,
 	int rc;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((rc = connect_client(c)) != 0)
+		if ((rc = connect_client(c, stream)) != 0)
 			return rc;
-		if (idempotent && c->timeout_ms > RETRY_MS) {
+		if (!stream && c->timeout_ms > RETRY_MS) {
 			retry.tv_sec = RETRY_MS / 1000;
 			retry.tv_usec = (RETRY_MS % 1000) * 1000;
 		}
@@ -131,7 +134,7 @@ call(struct drac_client *c, rpcproc_t proc, xdrproc_t encode, void *args,
 			break;
 		/* The server went away; it may be back on another port. */
 		clnt_destroy(c->clnt);
-		c->clnt = NULL;
+		c->clnt = c->transports[stream] = NULL;
 	}
 	if (stat == RPC_CANTSEND || stat == RPC_CANTRECV)
 		return fail(c, DRAC_E_UNREACHABLE, "lost the connection to "
@@ -198,7 +201,7 @@ drac_add(struct drac_client *c, const char *address, unsigned ttl,
 	pthread_mutex_lock(&c->lock);
 	if ((rc = parse_address(c, address, bytes, &args.addr)) == 0 &&
 	    (rc = call(c, DRAC3_ADD, XDRPROC(xdr_drac3_add_args), &args,
-	    XDRPROC(xdr_drac3_entry_res), &res, 1)) == 0 &&
+	    XDRPROC(xdr_drac3_entry_res), &res, 0)) == 0 &&
 	    (rc = server_status(c, res.status)) == 0 && expires != NULL)
 		*expires = res.expires;
 	pthread_mutex_unlock(&c->lock);
@@ -216,7 +219,7 @@ drac_del(struct drac_client *c, const char *address)
 	pthread_mutex_lock(&c->lock);
 	if ((rc = parse_address(c, address, bytes, &args)) == 0 &&
 	    (rc = call(c, DRAC3_DEL, XDRPROC(xdr_drac3_addr), &args,
-	    XDRPROC(xdr_drac3_status), &status, 0)) == 0)
+	    XDRPROC(xdr_drac3_status), &status, 1)) == 0)
 		rc = server_status(c, status);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -233,7 +236,7 @@ drac_query(struct drac_client *c, const char *address, int64_t *expires)
 	pthread_mutex_lock(&c->lock);
 	if ((rc = parse_address(c, address, bytes, &args)) == 0 &&
 	    (rc = call(c, DRAC3_QUERY, XDRPROC(xdr_drac3_addr), &args,
-	    XDRPROC(xdr_drac3_entry_res), &res, 1)) == 0 &&
+	    XDRPROC(xdr_drac3_entry_res), &res, 0)) == 0 &&
 	    (rc = server_status(c, res.status)) == 0 && expires != NULL)
 		*expires = res.expires;
 	pthread_mutex_unlock(&c->lock);
@@ -311,7 +314,7 @@ drac_stats(struct drac_client *c, struct drac_stats *st)
 	memset(&res, 0, sizeof(res));
 	pthread_mutex_lock(&c->lock);
 	if ((rc = call(c, DRAC3_STATS, XDRPROC(xdr_void), NULL,
-	    XDRPROC(xdr_drac3_stats_res), &res, 1)) == 0 &&
+	    XDRPROC(xdr_drac3_stats_res), &res, 0)) == 0 &&
 	    (rc = server_status(c, res.status)) == 0) {
 		st->entries = (uint64_t)res.entries;
 		st->adds = (uint64_t)res.adds;
@@ -337,7 +340,7 @@ drac_flush(struct drac_client *c, uint64_t *removed)
 
 	pthread_mutex_lock(&c->lock);
 	rc = call(c, DRAC3_FLUSH, XDRPROC(xdr_void), NULL,
-	    XDRPROC(xdr_drac3_count_res), &res, 0);
+	    XDRPROC(xdr_drac3_count_res), &res, 1);
 	if (rc == 0) {
 		if (removed != NULL)
 			*removed = (uint64_t)res.count;

@@ -44,13 +44,15 @@ def call_message(vers, proc, args):
 
 
 def parse_reply(data, xid):
-    if len(data) < 24:
+    if len(data) < 12:
         return "SHORT_REPLY"
     rxid, mtype, stat = struct.unpack(">III", data[:12])
     if rxid != xid or mtype != 1:
         return "BAD_REPLY"
     if stat != 0:
         return "DENIED"
+    if len(data) < 24:
+        return "SHORT_REPLY"
     _flavor, vlen = struct.unpack(">II", data[12:20])
     off = 20 + (vlen + 3) // 4 * 4
     accept = struct.unpack(">I", data[off:off + 4])[0]

@@ -88,8 +88,16 @@ check "truncated v3 add over TCP: GARBAGE_ARGS" [ "$($RAW tcp 3 1 0000000400c0)"
 check "address of 5 bytes: INVALID (3)" [ "$($RAW udp 3 3 00000005c000020a0b000000)" = "SUCCESS 3" ]
 check "unknown v3 procedure: PROC_UNAVAIL" [ "$($RAW udp 3 9 '')" = "PROC_UNAVAIL" ]
 check "a forged list cursor: INVALID (3)" \
-    [ "$($RAW udp 3 4 0000001d$(printf '%064d' 0)0000000a)" = "SUCCESS 3" ]
+    [ "$($RAW tcp 3 4 0000001d$(printf '%064d' 0)0000000a)" = "SUCCESS 3" ]
 check "v1 still answers the classic way" [ "$($RAW udp 1 1 c0000233)" = "SUCCESS 0" ]
+# 192.0.2.51 = c0000233: a forged datagram must not revoke it or flush
+check "revoke over UDP refused (AUTH_TOOWEAK)" [ "$($RAW udp 3 2 00000004c0000233)" = "DENIED" ]
+check "flush over UDP refused" [ "$($RAW udp 3 6 '')" = "DENIED" ]
+check "list over UDP refused" [ "$($RAW udp 3 4 0000000000000010)" = "DENIED" ]
+check "the entry is still there" map_has "$MAP" 192.0.2.51
+check "refusal logged" grep -q "denied: revoke over UDP from 127.0.0.1" "$T/dracd.log"
+check "revoke over TCP works" [ "$($RAW tcp 3 2 00000004c0000233)" = "SUCCESS 0" ]
+check "and removes the entry" map_lacks 192.0.2.51
 check "still serving" ctl -q query 192.0.2.2
 
 echo "== stats"
@@ -102,9 +110,9 @@ check "stats: entries = the map's ($live)" [ "$(stat_of entries)" -eq "$live" ]
 # 4 by dracctl, 700 by rpcload, 1 raw v1
 check "stats: adds ($(stat_of adds))" [ "$(stat_of adds)" -eq 705 ]
 check "stats: renewals 1" [ "$(stat_of renewals)" -eq 1 ]
-check "stats: revokes 2" [ "$(stat_of revokes)" -eq 2 ]
+check "stats: revokes 3" [ "$(stat_of revokes)" -eq 3 ]
 check "stats: expired 1" [ "$(stat_of expired)" -eq 1 ]
-check "stats: denied 6" [ "$(stat_of denied)" -eq 6 ]
+check "stats: denied 9 (6 from ::1, 3 over UDP)" [ "$(stat_of denied)" -eq 9 ]
 check "stats: default and maximum TTL" [ "$(stat_of default_ttl) $(stat_of max_ttl)" = "20 3600" ]
 check "stats: every documented line, in order" \
     [ "$(cut -d' ' -f1 "$T/stats" | tr '\n' ' ')" = "entries adds renewals revokes expired denied refused errors uptime default_ttl max_ttl " ]

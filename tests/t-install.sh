@@ -18,7 +18,16 @@ soname=$(objdump -p "$ROOT$P/lib/libdrac.so.1" | awk '/SONAME/ { print $2 }')
 check "soname is libdrac.so.1 ($soname)" [ "$soname" = libdrac.so.1 ]
 exported=$(nm -D --defined-only "$ROOT$P/lib/libdrac.so.1" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | sort | tr '\n' ' ')
 check "only the public API is exported ($exported)" [ "$exported" = \
-    "dracauth dracauth6 dracauth_str dracconn dracconn6 dracdisc dracdisc6 dracsend dracsend6 " ]
+    "drac_add drac_client_close drac_client_error drac_client_open drac_del drac_flush drac_list drac_query drac_stats drac_strerror dracauth dracauth6 dracauth_str dracconn dracconn6 dracdisc dracdisc6 dracsend dracsend6 " ]
+versions=$(nm -D --defined-only "$ROOT$P/lib/libdrac.so.1" | awk '$2 == "T" { print $3 }')
+check "the classic API is version DRAC_1.0" \
+    [ "$(grep -c '^drac[a-z0-9_]*@@DRAC_1.0$' <<<"$versions")" -eq 9 ]
+check "the handle API is version DRAC_1.1" \
+    [ "$(grep -c '^drac_[a-z_]*@@DRAC_1.1$' <<<"$versions")" -eq 10 ]
+for f in share/man/man8/dracctl.8 share/man/man5/dracd.allow.5 \
+    share/man/man3/drac_list.3; do
+	check "installed $f" [ -e "$ROOT$P/$f" ]
+done
 
 L=$ROOT$P/lib
 # Under make check-asan the library is instrumented: so are its callers.

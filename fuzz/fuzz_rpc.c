@@ -32,9 +32,10 @@
  *   bit  5    the local UNIX socket instead of bits 0-1's transport
  *   bit  6    v3: 1100 more entries in the table (more than a flush
  *             batch, and the table grows its buckets)
- *   bit  7    after the input, the harness walks the whole listing (v3
- *             LIST over UDP with the server's cursors) and checks that
- *             every live entry comes exactly once
+ *   bit  7    after the input, the harness sends one v3 LIST over UDP
+ *             (refused: AUTH_TOOWEAK), then walks the whole listing over
+ *             a connection to the local UNIX socket with the server's
+ *             cursors and checks that every live entry comes exactly once
  * UDP: each chunk is one datagram.  TCP and UNIX: each chunk is one
  * write() on a new connection (record marks are part of the data),
  * followed by a round of dispatching; then the client half-closes and
@@ -62,7 +63,8 @@
  *    list pages within DRAC3_PAGE_MAX and the requested max, cursors of
  *    0 or 29 bytes, no duplicates, listed entries live in the table;
  *    stats equal to the stub's counters; flush empties the table).
- *    Over UDP each such call gets exactly one reply; never two.
+ *    Over UDP each such call gets exactly one reply; never two.  v3
+ *    revoke, list and flush over UDP are refused with AUTH_TOOWEAK.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -161,7 +163,7 @@ static struct call_info *sending;	/* UDP: the datagram in dispatch */
 /* UDP: how much of libtirpc's buffer requests and replies overwrote. */
 static size_t dirty[T_COUNT];
 static int poisoning;
-/* The listing walk (flag bit 7): the reply it waits for. */
+/* The listing walk (flag bit 7): the reply it waits for, by xid. */
 static struct {
 	uint32_t	xid;
 	int		got;
@@ -1164,6 +1166,19 @@ note_reply(const uint8_t *r, size_t n)
 		check_reply(c, r, n, kind, sending != NULL && c == sending);
 }
 
+/* The reply the listing walk waits for, from a datagram or a record. */
+static void
+note_walk(const uint8_t *r, size_t n)
+{
+	if (walk.xid == 0 || n < 4 || word(r) != walk.xid)
+		return;
+	if (n > sizeof(walk.reply))
+		failf("walk: a reply of %zu bytes", n);
+	memcpy(walk.reply, r, n);
+	walk.len = n;
+	walk.got++;
+}
+
 /*
  * Reads what the server sent: datagrams (t is their transport: libtirpc
  * encodes a reply over its receive buffer, which must be poisoned again
@@ -1181,12 +1196,7 @@ drain(int fd, int t)
 		while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 			if (!poisoning && (size_t)n > dirty[t])
 				dirty[t] = (size_t)n;
-			if (walk.xid != 0 && n >= 4 && word(buf) == walk.xid &&
-			    (size_t)n <= sizeof(walk.reply)) {
-				memcpy(walk.reply, buf, (size_t)n);
-				walk.len = (size_t)n;
-				walk.got++;
-			}
+			note_walk(buf, (size_t)n);
 			note_reply(buf, (size_t)n);
 		}
 		return;
@@ -1210,6 +1220,7 @@ drain(int fd, int t)
 			stream_len -= 4 + len;
 			memmove(stream_buf, stream_buf + 4 + len, stream_len);
 			if (h & LAST_FRAG) {
+				note_walk(record_buf, record_len);
 				note_reply(record_buf, record_len);
 				record_len = 0;
 			}
@@ -1577,10 +1588,24 @@ parse_stream(const uint8_t *s, size_t len)
 	}
 }
 
+/* Half-closes; the server must notice the end of the stream, let go. */
+static void
+hang_up(int fd)
+{
+	int rounds = 0;
+
+	shutdown(fd, SHUT_WR);
+	while (live_fds() > baseline_fds && rounds++ < 100)
+		pump(fd);
+	close(fd);
+	if (live_fds() != baseline_fds)
+		oracle_failed("the server kept a closed TCP connection");
+}
+
 static void
 run_tcp(int t, const uint8_t *data, size_t size)
 {
-	int fd = loopback_client(t), rounds = 0;
+	int fd = loopback_client(t);
 	uint8_t *stream = malloc(size + 1);
 	const uint8_t *d = data;
 	size_t left = size, slen = 0, len;
@@ -1606,13 +1631,7 @@ run_tcp(int t, const uint8_t *data, size_t size)
 		write_all(fd, p, len);
 		pump(fd);
 	}
-	shutdown(fd, SHUT_WR);
-	/* The server must notice the end of the stream and let go. */
-	while (live_fds() > baseline_fds && rounds++ < 100)
-		pump(fd);
-	close(fd);
-	if (live_fds() != baseline_fds)
-		oracle_failed("the server kept a closed TCP connection");
+	hang_up(fd);
 	ncalls = 0;
 	free(stream);
 }
@@ -1654,6 +1673,7 @@ run_udp(int t, const uint8_t *data, size_t size)
 }
 
 #define WALK_XID	0x57414c00u	/* "WAL", then the page */
+#define WALK_UDP_XID	0x57414cffu	/* the one LIST over UDP */
 #define WALK_PAGES	64
 
 static int
@@ -1673,70 +1693,120 @@ put_word(uint8_t *d, size_t off, uint32_t w)
 }
 
 /*
- * Flag bit 7: after the input, the harness lists the whole table over
- * UDP, page by page with the cursors the server hands out.  Every live
- * entry must come exactly once (nothing changes the table meanwhile), and
- * each page is judged as any other reply.
+ * A v3 LIST call with AUTH_NONE, as a record of one last fragment: the
+ * record mark in d[0..3], the call from d + 4; returns the record's size.
+ */
+static size_t
+list_record(uint8_t *d, uint32_t xid, const uint8_t *cursor, uint32_t clen,
+    uint32_t max)
+{
+	static const uint32_t head[] = { 0, 2, DRACPROG, DRACVERS3,
+	    DRAC3_LIST, 0, 0, 0, 0 };
+	size_t len = put_word(d, 4, xid);
+
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		len = put_word(d, len, head[i]);
+	len = put_word(d, len, clen);
+	memset(d + len, 0, (clen + 3) & ~3u);
+	memcpy(d + len, cursor, clen);
+	len += (clen + 3) & ~3u;
+	len = put_word(d, len, max);
+	put_word(d, 0, LAST_FRAG | (uint32_t)(len - 4));
+	return len;
+}
+
+/*
+ * Sends one LIST of the walk (a datagram when fd is -1, else a record on
+ * the connection fd) and dispatches until its reply is in walk.reply.
+ * The reply is judged as any other (check_reply) on the way.
+ */
+static void
+walk_call(int fd, uint32_t xid, const uint8_t *cursor, uint32_t clen,
+    uint32_t max)
+{
+	uint8_t d[4 + 4 * 11 + DRAC3_CURSOR_MAX + 4];
+	size_t len = list_record(d, xid, cursor, clen, max);
+	struct call_info *c;
+
+	if ((c = add_call()) == NULL)
+		oracle_failed("walk: too many calls");
+	parse_call(d + 4, len - 4, c);
+	if (!c->judged || !c->complete)
+		oracle_failed("walk: the harness's own call does not parse");
+	snapshot(c);
+	walk.xid = xid;
+	walk.got = 0;
+	cur.call = sending = c;
+	if (fd == -1) {
+		if (send_all(ep[T_UDP].client, d + 4, len - 4) == -1)
+			oracle_failed("walk: cannot send");
+		if (len - 4 > dirty[T_UDP])
+			dirty[T_UDP] = len - 4;
+		pump(-1);
+	} else {
+		write_all(fd, d, len);
+		/* A page may take more than one round to come back whole. */
+		for (int tries = 0; walk.got == 0 && tries < 100; tries++)
+			pump(fd);
+	}
+	cur.call = sending = NULL;
+	walk.xid = 0;
+}
+
+/*
+ * Flag bit 7: after the input, the harness lists the table.  First one
+ * LIST over UDP, which dracd refuses (AUTH_TOOWEAK, before any allow
+ * check: even in MODE_DENY).  Then, over a connection to the local UNIX
+ * socket (the caller is this process's uid, which allow_loopback
+ * permits), the whole table page by page with the cursors the server
+ * hands out: every live entry must come exactly once (nothing changes
+ * the table meanwhile), each page with status OK for the server's own
+ * cursor, within the asked-for max, and well-formed; each page is also
+ * judged as any other reply.
  */
 static void
 walk_listing(void)
 {
 	static struct drac_addr seen[TABLE_CAP + 64];
-	uint8_t cursor[DRAC3_CURSOR_MAX], d[128];
+	uint8_t cursor[DRAC3_CURSOR_MAX];
 	uint32_t clen = 0, max;
 	size_t nseen = 0;
 	struct live l = { clock_wall_ms(), 0, 0 };
+	int fd;
 
-	if (cur.mode == MODE_DENY)
-		return;
 	memset(&cur.notifier, 0, sizeof(cur.notifier));
 	addr_parse("127.0.0.1", &cur.notifier.addr);
 	cur_transport = T_UDP;
+	walk_call(-1, WALK_UDP_XID, cursor, 0, 3);
+	if (walk.got != 1 || reply_kind(walk.reply, walk.len) !=
+	    9 + AUTH_TOOWEAK)
+		failf("walk: LIST over UDP: %d replies, the last of kind %u "
+		    "(want AUTH_TOOWEAK)", walk.got,
+		    reply_kind(walk.reply, walk.len));
+	if (cur.mode == MODE_DENY)
+		return;
+
+	memset(&cur.notifier, 0, sizeof(cur.notifier));
+	cur.notifier.is_local = 1;
+	cur.notifier.uid = geteuid();
+	cur_transport = T_UNIX;
+	stream_len = 0;
+	record_len = 0;
+	if ((fd = loopback_client(T_UNIX)) == -1) {
+		perror("fuzz_rpc: connect");
+		oracle_failed("walk: cannot connect to the local socket");
+	}
+	pump(fd);				/* accept */
 	table_foreach(&stub_dracd.table, count_live_entry, &l);
 	max = l.n > 64 ? DRAC3_PAGE_MAX : 3;
 	for (int page = 0;; page++) {
-		static const uint32_t head[] = { 0, 2, DRACPROG, DRACVERS3,
-		    DRAC3_LIST, 0, 0, 0, 0 };
-		struct call_info *c;
 		struct rd r;
-		size_t len = put_word(d, 0, WALK_XID + (uint32_t)page);
 		uint32_t status, count, next_len, pad;
 		const uint8_t *next;
 
 		if (page == WALK_PAGES)
 			failf("walk: the listing goes on after %d pages", page);
-		for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
-			len = put_word(d, len, head[i]);
-		len = put_word(d, len, clen);
-		memset(d + len, 0, (clen + 3) & ~3u);
-		memcpy(d + len, cursor, clen);
-		len += (clen + 3) & ~3u;
-		len = put_word(d, len, max);
-		if ((c = add_call()) == NULL)
-			oracle_failed("walk: too many calls");
-		parse_call(d, len, c);
-		snapshot(c);
-		walk.xid = c->xid;
-		walk.got = 0;
-		cur.call = sending = c;
-		if (send_all(ep[T_UDP].client, d, len) == -1)
-			oracle_failed("walk: cannot send");
-		if (len > dirty[T_UDP])
-			dirty[T_UDP] = len;
-		pump(-1);
-		cur.call = sending = NULL;
-		walk.xid = 0;
-		/*
-		 * dracd lists only over a connection now (admin.c); the walk
-		 * over UDP must be refused at once.  tests/unit.c walks
-		 * table_page() itself while the table changes.
-		 */
-		if (walk.got != 1 || reply_kind(walk.reply, walk.len) !=
-		    9 + AUTH_TOOWEAK)
-			failf("walk: page %d: %d replies, the last of kind %u "
-			    "(want AUTH_TOOWEAK)", page, walk.got,
-			    reply_kind(walk.reply, walk.len));
-		return;
+		walk_call(fd, WALK_XID + (uint32_t)page, cursor, clen, max);
 		if (walk.got != 1 || reply_kind(walk.reply, walk.len) !=
 		    K_SUCCESS)
 			failf("walk: page %d: %d replies, the last of kind %u",
@@ -1750,24 +1820,32 @@ walk_listing(void)
 			failf("walk: page %d: status %" PRIu32 " for the "
 			    "server's own cursor", page, status);
 		count = rd_u32(&r);
+		if (count > max)
+			failf("walk: page %d: %" PRIu32 " entries, at most %"
+			    PRIu32 " asked for", page, count, max);
 		for (uint32_t i = 0; i < count; i++) {
 			uint32_t alen;
 			const uint8_t *a = rd_opaque(&r, 16, &alen);
 
 			rd_hyper(&r);
+			if (r.bad)
+				break;
 			if (nseen == sizeof(seen) / sizeof(seen[0]))
 				failf("walk: more entries than the table "
 				    "holds (%zu)", table_count(&stub_dracd.table));
-			addr_of_wire(a, alen, &seen[nseen++]);
+			if (!addr_of_wire(a, alen, &seen[nseen++]))
+				failf("walk: page %d: an address of %" PRIu32
+				    " bytes", page, alen);
 		}
 		next = rd_opaque(&r, DRAC3_CURSOR_MAX, &next_len);
-		if (r.bad)
+		if (r.bad || r.off != r.n)
 			failf("walk: page %d malformed", page);
 		if (next_len == 0)
 			break;
 		memcpy(cursor, next, next_len);
 		clen = next_len;
 	}
+	hang_up(fd);
 	qsort(seen, nseen, sizeof(seen[0]), addr_cmp);
 	for (size_t i = 1; i < nseen; i++) {
 		char text[ADDR_TEXT_MAX];

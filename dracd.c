@@ -271,22 +271,16 @@ static int
 expire_due(struct dracd *d, int64_t now)
 {
 	struct table_entry *due[EXPIRE_SLICE], *e;
-	size_t n = 0;
+	struct drac_addr gone[EXPIRE_SLICE];
+	char text[ADDR_TEXT_MAX];
+	size_t n = table_due(&d->table, now, due, EXPIRE_SLICE);
 	int code;
 
-	while (n < EXPIRE_SLICE && (e = table_first(&d->table)) != NULL &&
-	    e->deadline <= now) {
-		int renewed;
-
-		writer_del(&d->writer, &e->addr);
-		due[n++] = e;
-		/* Out of the way, so the next one surfaces. */
-		table_upsert(&d->table, &e->addr, INT64_MAX, e->expires,
-		    &renewed);
-	}
 	if (n == 0)
 		return 0;
-	if ((code = writer_commit(&d->writer)) != 0) {
+	for (size_t i = 0; i < n; i++)
+		gone[i] = due[i]->addr;
+	if ((code = dracd_remove(d, due, n)) != 0) {
 		dracd_log_map_error("removing expired entries", code);
 		for (size_t i = 0; i < n; i++) {
 			int renewed;
@@ -296,14 +290,10 @@ expire_due(struct dracd *d, int64_t now)
 		}
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char text[ADDR_TEXT_MAX];
-
-		log_debug("expired %s", addr_format(&due[i]->addr, text,
+	for (size_t i = 0; i < n; i++)
+		log_debug("expired %s", addr_format(&gone[i], text,
 		    sizeof(text)));
-		d->stats.expired++;
-		table_remove(&d->table, due[i]);
-	}
+	d->stats.expired += n;
 	e = table_first(&d->table);
 	return e != NULL && e->deadline <= now;
 }

@@ -235,6 +235,31 @@ table_foreach(const struct table *t, int (*fn)(struct table_entry *, void *),
 	return 0;
 }
 
+size_t
+table_due(const struct table *t, int64_t now, struct table_entry **out,
+    size_t max)
+{
+	/*
+	 * A due node's parent is due too: walking down from the root
+	 * through due nodes only visits the due ones and their children.
+	 */
+	size_t stack[64 + 2 * 64], depth = 0, n = 0;
+
+	if (t->count == 0 || max == 0 || t->heap[0]->deadline > now)
+		return 0;
+	stack[depth++] = 0;
+	while (depth > 0 && n < max) {
+		size_t i = stack[--depth];
+
+		out[n++] = t->heap[i];
+		for (size_t c = 2 * i + 1; c <= 2 * i + 2 && c < t->count; c++)
+			if (t->heap[c]->deadline <= now &&
+			    depth < sizeof(stack) / sizeof(stack[0]))
+				stack[depth++] = c;
+	}
+	return n;
+}
+
 /* Listing order: by hash, then by address for the rare equal hashes. */
 static int
 position_cmp(uint64_t h1, const struct drac_addr *a1, uint64_t h2,

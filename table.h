@@ -40,6 +40,12 @@ struct table_entry *table_upsert(struct table *, const struct drac_addr *,
 	    int64_t deadline, int64_t expires, int *renewed);
 /* The entry that expires first, or NULL if the table is empty. */
 struct table_entry *table_first(const struct table *);
+/*
+ * Up to max entries whose deadline is at or before now, into out, in no
+ * particular order; the table is not changed.  Costs about what it finds.
+ */
+size_t	table_due(const struct table *, int64_t now, struct table_entry **out,
+	    size_t max);
 /* Unlinks and frees the entry. */
 void	table_remove(struct table *, struct table_entry *);
 size_t	table_count(const struct table *);

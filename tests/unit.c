@@ -272,6 +272,41 @@ test_table(void)
 	table_free(&t);
 }
 
+/* table_due finds exactly the due entries, whatever the heap's shape. */
+static void
+test_table_due(void)
+{
+	struct table t;
+	struct table_entry *out[5000];
+	struct drac_addr a;
+	int renewed, ok = 1;
+	size_t n, want = 0;
+
+	CHECK(table_init(&t, 3) == 0);
+	srand(7);
+	for (int i = 0; i < 4000; i++) {
+		int64_t deadline = rand() % 10000;
+
+		addr_from_v4(0x0a000000u + (uint32_t)i, &a);
+		if (table_upsert(&t, &a, deadline, deadline, &renewed) == NULL)
+			ok = 0;
+		if (deadline <= 2500)
+			want++;
+	}
+	n = table_due(&t, 2500, out, 5000);
+	for (size_t i = 0; i < n; i++) {
+		if (out[i]->deadline > 2500)
+			ok = 0;
+		for (size_t j = 0; j < i; j++)
+			if (out[j] == out[i])
+				ok = 0;
+	}
+	CHECK(ok && n == want);
+	CHECK(table_due(&t, 2500, out, 10) == 10);
+	CHECK(table_due(&t, -1, out, 10) == 0);
+	table_free(&t);
+}
+
 /*
  * Listing in pages: entries present for the whole listing come exactly
  * once, while others are added (growing the table) and removed.
@@ -479,6 +514,7 @@ main(void)
 	test_addr();
 	test_allow();
 	test_table();
+	test_table_due();
 	test_table_pages();
 	test_keys();
 	test_map();

@@ -41,7 +41,7 @@
 /* A power failure loses at most this much; a crash of dracd nothing. */
 #define DEFAULT_SYNC_MS	200
 /* Expiring in slices keeps adds flowing while many entries expire at once. */
-#define EXPIRE_SLICE	64
+#define EXPIRE_SLICE	32
 #define EXPIRY_RETRY_MS	5000
 
 static int signal_pipe[2] = { -1, -1 };
@@ -559,6 +559,11 @@ event_loop(struct dracd *d)
 
 	for (;;) {
 		int64_t now = clock_mono_ms();
+		/*
+		 * One slice of expiry, then every request that is waiting
+		 * (service_dispatch drains the UDP queues): an add waits for
+		 * at most one slice however many entries expire at once.
+		 */
 		int more = expire_due(d, now);
 		struct table_entry *first = table_first(&d->table);
 		int timeout, nready;
@@ -571,6 +576,8 @@ event_loop(struct dracd *d)
 			wait = first->deadline - now;
 		if (publish >= 0 && publish < wait)
 			wait = publish;
+		if (wait < 0)
+			wait = 0;
 		timeout = more ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;
 		if (n > nfds_alloc) {
 			struct pollfd *p = realloc(fds, n * sizeof(*p));

@@ -27,6 +27,7 @@
 
 #define XDRPROC(f)	((xdrproc_t)(void (*)(void))(f))
 #define MAX_DATAGRAM_FDS 4
+#define DRAIN_DATAGRAMS	 32
 #define MAX_RECORD	 8192
 
 /*
@@ -591,22 +592,44 @@ service_maintain(int64_t now_ms)
 	return REGISTRATION_CHECK_MS;
 }
 
+/* The length of the datagram waiting on fd, or 0 if none is. */
+static unsigned
+peek_datagram(int fd)
+{
+	char byte;
+	ssize_t n = recv(fd, &byte, sizeof(byte),
+	    MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+
+	return n > 0 ? (unsigned)n : 0;
+}
+
 void
 service_dispatch(struct pollfd *fds, int nready)
 {
+	int ready[MAX_DATAGRAM_FDS] = { 0 };
+
 	for (int i = 0; i < service.ndgram; i++) {
 		service.dgram[i].length = 0;
 		for (int j = 0; j < svc_max_pollfd; j++) {
-			char byte;
-			ssize_t n;
-
 			if (fds[j].fd != service.dgram[i].fd ||
 			    !(fds[j].revents & POLLIN))
 				continue;
-			n = recv(fds[j].fd, &byte, sizeof(byte),
-			    MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-			service.dgram[i].length = n > 0 ? (unsigned)n : 0;
+			service.dgram[i].length = peek_datagram(fds[j].fd);
+			ready[i] = 1;
 		}
 	}
 	svc_getreq_poll(fds, nready);
+	/*
+	 * libtirpc takes one datagram per poll; take the others that
+	 * wait now too, so that none waits behind a slice of expiry for
+	 * each one ahead of it.  Bounded: the loop must come round.
+	 */
+	for (int i = 0; i < service.ndgram; i++) {
+		for (int k = 0; ready[i] && k < DRAIN_DATAGRAMS; k++) {
+			if ((service.dgram[i].length =
+			    peek_datagram(service.dgram[i].fd)) == 0)
+				break;
+			svc_getreq_common(service.dgram[i].fd);
+		}
+	}
 }

@@ -26,6 +26,7 @@
 
 #include "dracd.h"
 #include "log.h"
+#include "socketmap.h"
 
 #define DEFAULT_MAP	"/etc/mail/dracd.db"
 #define DEFAULT_ALLOW	"/etc/mail/dracd.allow"
@@ -46,7 +47,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-e expire] "
 	    "[-M maxentries] [-m mapformat] [-P pidfile] [-U socket]\n"
-	    "             [-y syncms] [dbfile]\n");
+	    "             [-S socketmap] [-T idle] [-y syncms] "
+	    "[dbfile | -]\n");
 	exit(64);
 }
 
@@ -179,8 +181,10 @@ dracd_authorize(struct dracd *d, const struct notifier *notifier,
 			log_warnx("cannot add %s: out of memory", ctext);
 		return ADD_SYSERR;
 	}
-	writer_put(&d->writer, client, expires);
-	if ((code = writer_commit(&d->writer)) != 0) {
+	/* socketmap: without a map (dbfile "-") the table is all there is. */
+	if (d->map_path != NULL)
+		writer_put(&d->writer, client, expires);
+	if (d->map_path != NULL && (code = writer_commit(&d->writer)) != 0) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
 			log_warnx("cannot write %s to %s: %s", ctext,
@@ -213,7 +217,8 @@ expire_due(struct dracd *d, int64_t now)
 	    e->deadline <= now) {
 		int renewed;
 
-		writer_del(&d->writer, &e->addr);
+		if (d->map_path != NULL)	/* socketmap: no map */
+			writer_del(&d->writer, &e->addr);
 		due[n++] = e;
 		/* Out of the way, so the next one surfaces. */
 		table_upsert(&d->table, &e->addr, INT64_MAX, e->expires,
@@ -221,7 +226,7 @@ expire_due(struct dracd *d, int64_t now)
 	}
 	if (n == 0)
 		return 0;
-	if ((code = writer_commit(&d->writer)) != 0) {
+	if (d->map_path != NULL && (code = writer_commit(&d->writer)) != 0) {
 		log_map_error("removing expired entries", code);
 		for (size_t i = 0; i < n; i++) {
 			int renewed;
@@ -362,6 +367,7 @@ log_stats(struct dracd *d)
 	    table_count(&d->table), (clock_mono_ms() - d->started) / 1000,
 	    d->stats.adds, d->stats.renewals, d->stats.expired,
 	    d->stats.denied, d->stats.refused, d->stats.errors);
+	socketmap_log_stats();
 }
 
 /*
@@ -490,6 +496,13 @@ event_loop(struct dracd *d)
 
 		int64_t wait = service_maintain(now);
 		int64_t publish = dracd_publish(d);
+		/* socketmap: its fds sit between RPC's and the signal pipe. */
+		int64_t sweep = socketmap_maintain(now);
+		size_t nsm = socketmap_npollfd();
+
+		n += nsm;
+		if (sweep < wait)
+			wait = sweep;
 
 		if (first != NULL && first->deadline - now < wait)
 			wait = first->deadline - now;
@@ -505,6 +518,7 @@ event_loop(struct dracd *d)
 			nfds_alloc = n;
 		}
 		memcpy(fds, svc_pollfd, (size_t)svc_max_pollfd * sizeof(*fds));
+		socketmap_pollfds(fds + svc_max_pollfd);	/* socketmap */
 		fds[n - 1].fd = signal_pipe[0];
 		fds[n - 1].events = POLLIN;
 		fds[n - 1].revents = 0;
@@ -519,6 +533,8 @@ event_loop(struct dracd *d)
 			if (handle_signals(d))
 				break;
 		}
+		if (nready > 0 && nsm > 0)	/* socketmap */
+			nready -= socketmap_dispatch(fds + svc_max_pollfd, nsm);
 		if (nready > 0)
 			service_dispatch(fds, nready);
 	}
@@ -533,6 +549,10 @@ main(int argc, char *argv[])
 	struct map map;
 	const char *map_path = DEFAULT_MAP, *local_path = NULL, *why;
 	const char *pidfile = NULL;
+	/* socketmap: endpoints (-S), idle timeout (-T) */
+	const char *sm_specs[SOCKETMAP_MAX_LISTENERS];
+	size_t sm_nspecs = 0;
+	int64_t sm_idle = SOCKETMAP_DEFAULT_IDLE_S;
 	int ready_fd = -1;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
@@ -551,7 +571,7 @@ main(int argc, char *argv[])
 	d.max_entries = DEFAULT_MAX_ENTRIES;
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
-	while ((ch = getopt(argc, argv, "a:de:fiM:m:nP:U:y:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:de:fiM:m:nP:S:T:U:y:")) != -1) {
 		switch (ch) {
 		case 'a':
 			d.allow_path = optarg;
@@ -591,6 +611,20 @@ main(int argc, char *argv[])
 		case 'P':
 			pidfile = optarg;
 			break;
+		case 'S':	/* socketmap */
+			if (sm_nspecs == SOCKETMAP_MAX_LISTENERS)
+				errx(64, "at most %d -S endpoints",
+				    SOCKETMAP_MAX_LISTENERS);
+			if (socketmap_check_spec(optarg, errbuf,
+			    sizeof(errbuf)) == -1)
+				errx(64, "%s", errbuf);
+			sm_specs[sm_nspecs++] = optarg;
+			break;
+		case 'T':	/* socketmap */
+			if ((sm_idle = parse_expire(optarg)) == -1)
+				errx(64, "bad -T \"%s\": want minutes, or a "
+				    "number with s, m or h", optarg);
+			break;
 		case 'U':
 			if (*optarg != '/')
 				errx(64, "-U wants an absolute path");
@@ -615,6 +649,13 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		map_path = argv[0];
+	/* socketmap: "-" runs without a map file, answering from memory. */
+	if (strcmp(map_path, "-") == 0) {
+		if (sm_nspecs == 0)
+			errx(64, "no map (\"-\") and no -S socketmap: no MTA "
+			    "could see an address");
+		map_path = NULL;
+	}
 	d.map_path = map_path;
 
 	log_init("dracd", foreground || check_only, debug);
@@ -622,14 +663,18 @@ main(int argc, char *argv[])
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	if (check_only) {
-		if (map_check(map_path, &format, errbuf, sizeof(errbuf)) == -1)
+		if (map_path != NULL &&
+		    map_check(map_path, &format, errbuf, sizeof(errbuf)) == -1)
 			errx(1, "%s", errbuf);
 		printf("allow list %s: %s, %zu rules\nmap %s: %s, ok\n"
 		    "expire: %" PRId64 " seconds\n", d.allow_path,
 		    defaulted ? "absent, using loopback and local addresses" :
-		    "ok", d.allow.count, map_path,
-		    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
-		    d.ttl);
+		    "ok", d.allow.count, map_path != NULL ? map_path : "none",
+		    map_path != NULL ? map_format_describe(&format, fmtbuf,
+		    sizeof(fmtbuf)) : "socketmap only", d.ttl);
+		for (size_t i = 0; i < sm_nspecs; i++)	/* socketmap */
+			printf("socketmap %s, idle timeout %" PRId64
+			    " seconds\n", sm_specs[i], sm_idle);
 		allow_free(&d.allow);
 		return 0;
 	}
@@ -643,7 +688,7 @@ main(int argc, char *argv[])
 		seed = (uint64_t)clock_mono_ms() ^ (uint64_t)getpid();
 	if (table_init(&d.table, seed) == -1)
 		err(1, "table");
-	if (!truncate) {
+	if (!truncate && map_path != NULL) {
 		char report[PATH_MAX + 256];
 
 		switch (map_repair_isolated(map_path, &format, report,
@@ -655,24 +700,38 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (map_open(&map, map_path, &format, truncate, errbuf,
-	    sizeof(errbuf)) == -1)
+	if (map_path != NULL && map_open(&map, map_path, &format, truncate,
+	    errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
-	if (!truncate)
+	if (map_path != NULL && !truncate)
 		reload_map(&d, &map);
-	map_close(&map);
-	if (writer_start(&d.writer, map_path, &format, sync_ms, errbuf,
-	    sizeof(errbuf)) == -1)
+	if (map_path != NULL)
+		map_close(&map);
+	if (map_path != NULL && writer_start(&d.writer, map_path, &format,
+	    sync_ms, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	setup_signals();
 	if (service_start(&d, local_path, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
-	log_info("started: map %s (%s, disk sync %s%d ms), expire %" PRId64
-	    "s, allow %s (%s, %zu rules), %zu live entries", map_path,
-	    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
-	    sync_ms ? "within " : "every change, ", sync_ms, d.ttl,
-	    d.allow_path, defaulted ? "absent: loopback and local addresses" :
-	    "file", d.allow.count, table_count(&d.table));
+	/* socketmap */
+	if (socketmap_start(&d, sm_specs, sm_nspecs, sm_idle * 1000, errbuf,
+	    sizeof(errbuf)) == -1) {
+		service_stop();
+		errx(1, "%s", errbuf);
+	}
+	if (map_path == NULL)
+		log_info("started: no map, socketmap only (entries are lost "
+		    "at exit), expire %" PRId64 "s, allow %s (%s, %zu rules)",
+		    d.ttl, d.allow_path, defaulted ? "absent: loopback and "
+		    "local addresses" : "file", d.allow.count);
+	else
+		log_info("started: map %s (%s, disk sync %s%d ms), expire %"
+		    PRId64 "s, allow %s (%s, %zu rules), %zu live entries",
+		    map_path, map_format_describe(&format, fmtbuf,
+		    sizeof(fmtbuf)), sync_ms ? "within " : "every change, ",
+		    sync_ms, d.ttl, d.allow_path, defaulted ? "absent: "
+		    "loopback and local addresses" : "file", d.allow.count,
+		    table_count(&d.table));
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
 	if (ready_fd != -1)
@@ -681,7 +740,9 @@ main(int argc, char *argv[])
 	/* Replies held for the map's st_mtime are owed: settle them first. */
 	dracd_publish_now(&d);
 	service_stop();
-	writer_free(&d.writer);
+	socketmap_stop();
+	if (map_path != NULL)	/* socketmap: no writer without a map */
+		writer_free(&d.writer);
 	if (pidfile != NULL)
 		unlink(pidfile);
 	table_free(&d.table);

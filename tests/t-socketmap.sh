@@ -69,7 +69,7 @@ check "-n lists the endpoints" grep -q "^socketmap inet:8025, idle timeout 90 se
 start_rpcbind || exit 1
 mta_net_setup || exit 1
 # More IPv6 clients on lo, with names for sendmail's reverse lookups.
-for i in 11 12 13 20 31 32 40; do
+for i in 11 12 13 20 31 32 33 39 40; do
 	ip -6 addr add "2001:db8::$i/128" dev lo nodad || exit 1
 	printf '2001:db8::%s\tclient6-%s.test.invalid\n' "$i" "$i" >>/etc/hosts
 done
@@ -186,18 +186,21 @@ cat >"$T/smc.sh" <<EOF
 EOF
 SMC_SH="sh $T/smc.sh"
 
-# dracd_down SERVER CLIENT: dracd stopped, the MTA answers 4xx, never 250,
-# in an open session and in a new one; started again, it relays.
+# dracd_down SERVER CLIENT [DRACCTL-ARGS [NEW]]: dracd stopped, the MTA
+# answers 4xx, never 250, in an open session, and in a new one NEW (temp,
+# or refused where the MTA takes an unreachable map for an empty one);
+# started again, it answers.
 dracd_down() {
-	local server=$1 client=$2
+	local server=$1 client=$2 new=${4:-temp} why=""
+	[ "$new" = refused ] && why=" (FEATURE(drac) takes an unreachable map for an empty one)"
 	"$DRACCTL" -q ${3:-} add "$client"
 	check "$client via $server: relayed while dracd runs; dracd stopped: a temporary failure in the same session" \
 	    "${SESSION[@]}" --port "$PORT" "$server" "$client" rcpt=accepted \
 	    "run=kill -TERM $DRACD_PID; sleep 1" rcpt=temp
 	kill -TERM "$DRACD_PID" 2>/dev/null
 	wait "$DRACD_PID"
-	check "$client via $server: dracd stopped: a new session gets a temporary failure" \
-	    "${SESSION[@]}" --port "$PORT" "$server" "$client" rcpt=temp rcpt=temp
+	check "$client via $server: dracd stopped: a new session gets $new, never a relay$why" \
+	    "${SESSION[@]}" --port "$PORT" "$server" "$client" "rcpt=$new" "rcpt=$new"
 	start_dracd "${MTA_DRACD[@]}" || return 1
 	check "$client via $server: dracd back (without a map: entry gone): refused, not a failure" \
 	    "${SESSION[@]}" --port "$PORT" "$server" "$client" rcpt=refused
@@ -289,9 +292,10 @@ SMBIN=$SMROOT/usr/libexec/sendmail/sendmail
 SMCF=$SMROOT/usr/share/sendmail/cf
 SMD=/run/drac-sendmail
 
-# sendmail_cf NAME FEATURE-LINE: $SMD/NAME.cf, as t-sendmail.sh builds its.
+# sendmail_cf NAME FEATURE-LINE [CLASSIC-RULES]: $SMD/NAME.cf, as
+# t-sendmail.sh builds its.
 sendmail_cf() {
-	local name=$1 feature=$2
+	local name=$1 feature=$2 classic=${3:-}
 	cat >"$SMD/$name.mc" <<EOF
 divert(-1)dnl
 include(\`$SMCF/m4/cf.m4')dnl
@@ -326,6 +330,7 @@ DAEMON_OPTIONS(\`Family=inet, Name=MTA-v4, Port=$PORT, Addr=127.0.0.1')dnl
 DAEMON_OPTIONS(\`Family=inet6, Name=MTA-v6, Port=$PORT, Addr=::1')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
+$classic
 EOF
 	if ! m4 "$SMD/$name.mc" >"$SMD/$name.cf" 2>"$SMD/$name.m4err" ||
 	    [ -s "$SMD/$name.m4err" ]; then
@@ -372,17 +377,27 @@ if [ -x "$SMBIN" ]; then
 	    test "$(grep '^Kdrac' "$SMD/drac-socketmap.cf")" = "Kdrac socket unix:$SOCK"
 	check "drac-socketmap-inet.cf builds (socket inet:PORT@127.0.0.1)" \
 	    sendmail_cf drac-socketmap-inet "FEATURE(\`drac', \`socket inet:$SMPORT@127.0.0.1')dnl"
+	classic=$(sed "s|/run/dracd.socketmap|$SOCK|" \
+	    "$TOP/contrib/sendmail/drac-socketmap-classic.mc")
+	check "drac-socketmap-classic.cf builds from contrib/sendmail/drac-socketmap-classic.mc" \
+	    sendmail_cf drac-socketmap-classic "" "$classic"
+	check "... and asks dracd's socket, marking failures" \
+	    test "$(grep '^Kdrac' "$SMD/drac-socketmap-classic.cf")" = "Kdrac socket -T<TMPF> unix:$SOCK"
 	i=0
-	for cf in drac-socketmap drac-socketmap-inet; do
+	for cf in drac-socketmap drac-socketmap-classic drac-socketmap-inet; do
 		i=$((i + 1))
 		echo "# sendmail with $cf.cf"
 		check "sendmail ($cf.cf) listens on 127.0.0.1 and ::1" start_sendmail "$cf"
 		same_session 127.0.0.1 "127.0.0.$((30 + i))"
 		same_session ::1 "2001:db8::$((30 + i))" "-s ::1"
-		if [ $i = 1 ]; then
-			dracd_down 127.0.0.1 127.0.0.40
-			dracd_down ::1 2001:db8::40 "-s ::1"
-		fi
+		case $cf in
+		drac-socketmap)
+			dracd_down 127.0.0.1 127.0.0.40 "" refused
+			dracd_down ::1 2001:db8::40 "-s ::1" refused ;;
+		drac-socketmap-classic)
+			dracd_down 127.0.0.1 127.0.0.39 "" temp
+			dracd_down ::1 2001:db8::39 "-s ::1" temp ;;
+		esac
 		stop_sendmail
 	done
 	stop_dracd

@@ -249,13 +249,19 @@ open_listener(const char *spec, struct listener *l, char *err, size_t errsize)
 	/* [::]:PORT means IPv6 only; give 0.0.0.0 separately for IPv4. */
 	if (ep.family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	if (bind(fd, (const struct sockaddr *)&ep.addr, ep.addrlen) == -1 ||
-	    (ep.family == AF_UNIX && chmod(ep.path, 0666) == -1) ||
+	if (bind(fd, (const struct sockaddr *)&ep.addr, ep.addrlen) == -1) {
+		snprintf(err, errsize, "socketmap %s: %s", spec,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* The MTA runs as another user; the directory guards the socket. */
+	if ((ep.family == AF_UNIX && chmod(ep.path, 0666) == -1) ||
 	    listen(fd, 128) == -1) {
 		snprintf(err, errsize, "socketmap %s: %s", spec,
 		    strerror(errno));
 		if (ep.family == AF_UNIX)
-			unlink(ep.path);
+			unlink(ep.path);	/* ours: bind made it */
 		close(fd);
 		return -1;
 	}

@@ -15,8 +15,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(TIRPC_CFLAGS) $(CFLAGS)
 GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-variable \
 	-Wno-cast-function-type $(TIRPC_CFLAGS) $(CFLAGS)
 
-DAEMON_OBJS = dracd.o service.o admin.o table.o mapdb.o writer.o allow.o addr.o \
-	log.o drac_prot_xdr.o
+DAEMON_OBJS = dracd.o service.o admin.o table.o mapdb.o writer.o allow.o \
+	addr.o log.o drac_prot_xdr.o $(SOCKETMAP_OBJS)
+SOCKETMAP_OBJS = socketmap.o socketmap_proto.o
 LIB_OBJS    = dracauth.pic.o dracclient.pic.o drac_prot_xdr.pic.o
 LIBSO       = libdrac.so.$(VERSION)
 PROGS       = dracd dracctl
@@ -55,6 +56,9 @@ mapdb.o: mapdb.h addr.h log.h
 allow.o: allow.h addr.h
 addr.o: addr.h
 log.o: log.h
+socketmap.o: socketmap.h socketmap_proto.h dracd.h addr.h table.h log.h
+socketmap_proto.o: socketmap_proto.h addr.h
+dracd.o: socketmap.h
 
 dracd: $(DAEMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) -ldb $(TIRPC_LIBS) -pthread
@@ -74,7 +78,8 @@ libdrac.pc: libdrac.pc.in Makefile
 dracctl: dracctl.o libdrac.a
 	$(CC) $(LDFLAGS) -o $@ dracctl.o libdrac.a $(TIRPC_LIBS)
 
-tests/unit: tests/unit.c addr.c allow.c table.c mapdb.c log.c drac_prot.h
+tests/unit: tests/unit.c addr.c allow.c table.c mapdb.c log.c drac_prot.h \
+	socketmap_proto.c socketmap_proto.h
 	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/unit.c -ldb
 
 # The classic callers link the way the old patches do: -ldrac, no header.

@@ -29,6 +29,7 @@
 
 #include "dracd.h"
 #include "log.h"
+#include "socketmap.h"
 
 #define DEFAULT_MAP	"/etc/mail/dracd.db"
 #define DEFAULT_ALLOW	"/etc/mail/dracd.allow"
@@ -51,8 +52,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: dracd [-dfin] [-a allowfile] [-E maxexpire] "
 	    "[-e expire] [-M maxentries]\n"
-	    "             [-m mapformat] [-P pidfile] [-U socket] "
-	    "[-u user] [-y syncms] [dbfile]\n");
+	    "             [-m mapformat] [-P pidfile] [-S socketmap] [-T idle] "
+	    "[-U socket]\n"
+	    "             [-u user] [-y syncms] [dbfile | -]\n");
 	exit(64);
 }
 
@@ -212,8 +214,10 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 			log_warnx("cannot add %s: out of memory", ctext);
 		return DRAC3_SERVER_ERROR;
 	}
-	writer_put(&d->writer, client, expires);
-	if ((code = writer_commit(&d->writer)) != 0) {
+	/* socketmap: without a map (dbfile "-") the table is all there is. */
+	if (d->map_path != NULL)
+		writer_put(&d->writer, client, expires);
+	if (d->map_path != NULL && (code = writer_commit(&d->writer)) != 0) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
 			log_warnx("cannot write %s to %s: %s", ctext,
@@ -253,10 +257,13 @@ dracd_remove(struct dracd *d, struct table_entry **entries, size_t n)
 {
 	int code;
 
-	for (size_t i = 0; i < n; i++)
-		writer_del(&d->writer, &entries[i]->addr);
-	if ((code = writer_commit(&d->writer)) != 0)
-		return code;
+	/* socketmap: without a map the table is all there is. */
+	if (d->map_path != NULL) {
+		for (size_t i = 0; i < n; i++)
+			writer_del(&d->writer, &entries[i]->addr);
+		if ((code = writer_commit(&d->writer)) != 0)
+			return code;
+	}
 	for (size_t i = 0; i < n; i++)
 		table_remove(&d->table, entries[i]);
 	return 0;
@@ -419,6 +426,7 @@ log_stats(struct dracd *d)
 	    d->stats.adds, d->stats.renewals, d->stats.revokes,
 	    d->stats.expired,
 	    d->stats.denied, d->stats.refused, d->stats.errors);
+	socketmap_log_stats();
 }
 
 /*
@@ -498,7 +506,7 @@ write_pidfile(const char *path)
 static void
 drop_privileges(const struct passwd *pw, const char *map_path)
 {
-	if (chown(map_path, pw->pw_uid, pw->pw_gid) == -1)
+	if (map_path != NULL && chown(map_path, pw->pw_uid, pw->pw_gid) == -1)
 		err(1, "chown %s to %s", map_path, pw->pw_name);
 	if (setgroups(1, &pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
@@ -571,6 +579,13 @@ event_loop(struct dracd *d)
 
 		int64_t wait = service_maintain(now);
 		int64_t publish = dracd_publish(d);
+		/* socketmap: its fds sit between RPC's and the signal pipe. */
+		int64_t sweep = socketmap_maintain(now);
+		size_t nsm = socketmap_npollfd();
+
+		n += nsm;
+		if (sweep < wait)
+			wait = sweep;
 
 		if (first != NULL && first->deadline - now < wait)
 			wait = first->deadline - now;
@@ -588,6 +603,7 @@ event_loop(struct dracd *d)
 			nfds_alloc = n;
 		}
 		memcpy(fds, svc_pollfd, (size_t)svc_max_pollfd * sizeof(*fds));
+		socketmap_pollfds(fds + svc_max_pollfd);	/* socketmap */
 		fds[n - 1].fd = signal_pipe[0];
 		fds[n - 1].events = POLLIN;
 		fds[n - 1].revents = 0;
@@ -602,6 +618,8 @@ event_loop(struct dracd *d)
 			if (handle_signals(d))
 				break;
 		}
+		if (nready > 0 && nsm > 0)	/* socketmap */
+			nready -= socketmap_dispatch(fds + svc_max_pollfd, nsm);
 		if (nready > 0)
 			service_dispatch(fds, nready);
 	}
@@ -617,6 +635,10 @@ main(int argc, char *argv[])
 	const char *map_path = DEFAULT_MAP, *local_path = NULL, *why;
 	const char *pidfile = NULL, *user = NULL;
 	struct passwd *pw = NULL;
+	/* socketmap: endpoints (-S), idle timeout (-T) */
+	const char *sm_specs[SOCKETMAP_MAX_LISTENERS];
+	size_t sm_nspecs = 0;
+	int64_t sm_idle = SOCKETMAP_DEFAULT_IDLE_S;
 	int ready_fd = -1;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
@@ -635,7 +657,7 @@ main(int argc, char *argv[])
 	d.max_entries = DEFAULT_MAX_ENTRIES;
 	d.allow_path = DEFAULT_ALLOW;
 	map_format_default(&format);
-	while ((ch = getopt(argc, argv, "a:dE:e:fiM:m:nP:U:u:y:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:dE:e:fiM:m:nP:S:T:U:u:y:")) != -1) {
 		switch (ch) {
 		case 'a':
 			d.allow_path = optarg;
@@ -681,6 +703,20 @@ main(int argc, char *argv[])
 		case 'P':
 			pidfile = optarg;
 			break;
+		case 'S':	/* socketmap */
+			if (sm_nspecs == SOCKETMAP_MAX_LISTENERS)
+				errx(64, "at most %d -S endpoints",
+				    SOCKETMAP_MAX_LISTENERS);
+			if (socketmap_check_spec(optarg, errbuf,
+			    sizeof(errbuf)) == -1)
+				errx(64, "%s", errbuf);
+			sm_specs[sm_nspecs++] = optarg;
+			break;
+		case 'T':	/* socketmap */
+			if ((sm_idle = parse_expire(optarg)) == -1)
+				errx(64, "bad -T \"%s\": want minutes, or a "
+				    "number with s, m or h", optarg);
+			break;
 		case 'U':
 			if (*optarg != '/')
 				errx(64, "-U wants an absolute path");
@@ -708,6 +744,13 @@ main(int argc, char *argv[])
 		usage();
 	if (argc == 1)
 		map_path = argv[0];
+	/* socketmap: "-" runs without a map file, answering from memory. */
+	if (strcmp(map_path, "-") == 0) {
+		if (sm_nspecs == 0)
+			errx(64, "no map (\"-\") and no -S socketmap: no MTA "
+			    "could see an address");
+		map_path = NULL;
+	}
 	d.map_path = map_path;
 	/* Without -E: at least a day, and never less than the default. */
 	if (d.max_ttl == 0)
@@ -729,14 +772,18 @@ main(int argc, char *argv[])
 	    sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	if (check_only) {
-		if (map_check(map_path, &format, errbuf, sizeof(errbuf)) == -1)
+		if (map_path != NULL &&
+		    map_check(map_path, &format, errbuf, sizeof(errbuf)) == -1)
 			errx(1, "%s", errbuf);
 		printf("allow list %s: %s, %zu rules\nmap %s: %s, ok\n"
 		    "expire: %" PRId64 " seconds\n", d.allow_path,
 		    defaulted ? "absent, using loopback and local addresses" :
-		    "ok", d.allow.count, map_path,
-		    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
-		    d.ttl);
+		    "ok", d.allow.count, map_path != NULL ? map_path : "none",
+		    map_path != NULL ? map_format_describe(&format, fmtbuf,
+		    sizeof(fmtbuf)) : "socketmap only", d.ttl);
+		for (size_t i = 0; i < sm_nspecs; i++)	/* socketmap */
+			printf("socketmap %s, idle timeout %" PRId64
+			    " seconds\n", sm_specs[i], sm_idle);
 		allow_free(&d.allow);
 		return 0;
 	}
@@ -750,7 +797,7 @@ main(int argc, char *argv[])
 		seed = (uint64_t)clock_mono_ms() ^ (uint64_t)getpid();
 	if (table_init(&d.table, seed) == -1)
 		err(1, "table");
-	if (!truncate) {
+	if (!truncate && map_path != NULL) {
 		char report[PATH_MAX + 256];
 
 		switch (map_repair_isolated(map_path, &format, report,
@@ -762,31 +809,46 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (map_open(&map, map_path, &format, truncate, errbuf,
-	    sizeof(errbuf)) == -1)
+	if (map_path != NULL && map_open(&map, map_path, &format, truncate,
+	    errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
-	if (!truncate)
+	if (map_path != NULL && !truncate)
 		reload_map(&d, &map);
-	map_close(&map);
+	if (map_path != NULL)
+		map_close(&map);
 	setup_signals();
 	if (service_start(&d, local_path, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
+	/* socketmap */
+	if (socketmap_start(&d, sm_specs, sm_nspecs, sm_idle * 1000, errbuf,
+	    sizeof(errbuf)) == -1) {
+		service_stop();
+		errx(1, "%s", errbuf);
+	}
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
 	if (pw != NULL)
 		drop_privileges(pw, map_path);
 	/* Nothing is served before the loop runs: the writer can come last. */
-	if (writer_start(&d.writer, map_path, &format, sync_ms, errbuf,
-	    sizeof(errbuf)) == -1) {
+	if (map_path != NULL && writer_start(&d.writer, map_path, &format,
+	    sync_ms, errbuf, sizeof(errbuf)) == -1) {
+		socketmap_stop();
 		service_stop();
 		errx(1, "%s", errbuf);
 	}
-	log_info("started: map %s (%s, disk sync %s%d ms), expire %" PRId64
-	    "s, allow %s (%s, %zu rules), %zu live entries", map_path,
-	    map_format_describe(&format, fmtbuf, sizeof(fmtbuf)),
-	    sync_ms ? "within " : "every change, ", sync_ms, d.ttl,
-	    d.allow_path, defaulted ? "absent: loopback and local addresses" :
-	    "file", d.allow.count, table_count(&d.table));
+	if (map_path == NULL)
+		log_info("started: no map, socketmap only (entries are lost "
+		    "at exit), expire %" PRId64 "s, allow %s (%s, %zu rules)",
+		    d.ttl, d.allow_path, defaulted ? "absent: loopback and "
+		    "local addresses" : "file", d.allow.count);
+	else
+		log_info("started: map %s (%s, disk sync %s%d ms), expire %"
+		    PRId64 "s, allow %s (%s, %zu rules), %zu live entries",
+		    map_path, map_format_describe(&format, fmtbuf,
+		    sizeof(fmtbuf)), sync_ms ? "within " : "every change, ",
+		    sync_ms, d.ttl, d.allow_path, defaulted ? "absent: "
+		    "loopback and local addresses" : "file", d.allow.count,
+		    table_count(&d.table));
 	if (pw != NULL)
 		log_info("running as %s (uid %ld)", pw->pw_name,
 		    (long)pw->pw_uid);
@@ -796,7 +858,9 @@ main(int argc, char *argv[])
 	/* Replies held for the map's st_mtime are owed: settle them first. */
 	dracd_publish_now(&d);
 	service_stop();
-	writer_free(&d.writer);
+	socketmap_stop();
+	if (map_path != NULL)	/* socketmap: no writer without a map */
+		writer_free(&d.writer);
 	if (pidfile != NULL)
 		unlink(pidfile);
 	table_free(&d.table);

@@ -4,7 +4,8 @@
 # and prints one table: null RPC as the platform reference, adds by raw
 # RPC, dracconn/dracsend and dracauth() with a small table and with
 # 1,000,000 live entries, adds while 100,000 entries expire at once,
-# memory, restart time, map size, and the issue's targets as ratios.
+# memory, restart time, map size, and the issue's targets as ratios;
+# then socketmap lookups (dracd -S) over 1 and over many connections.
 #
 # Knobs (environment): BENCH_SECS seconds per row (3), BENCH_ENTRIES live
 # entries (1000000), BENCH_EXPIRING entries expiring at once (100000),
@@ -211,6 +212,29 @@ LEFT=$(db5.3_dump -p "$MAP" | grep -c -E '^ 10\.(128|129|130|131)\.') || true
 rm -f "$MAP" "$T/samples.1" "$T/samples.2"
 LOADAVG1=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# --- socketmap lookups --------------------------------------------------
+# dracd -S on the small table, reloaded from a map: clients ask for
+# addresses among twice as many as there are, so half are found.  Each
+# client keeps one connection open, as an smtpd or a sendmail child does.
+SM_ROWS="unix:1 unix:4 unix:32 inet:1 inet:32"
+SM_UNIX=unix:$T/socketmap.sock
+SM_INET=inet:127.0.0.1:8025
+note "socketmap: $SECS s per row"
+rm -f "$MAP"
+"$LOAD" mkmap -a "$SMALL_BASE" -n "$SMALL" -x $(($(date +%s) + 4 * 3600)) \
+    "$MAP" >/dev/null || die "mkmap failed"
+start_dracd "${DRACD_ARGS[@]}" -S "$SM_UNIX" -S "$SM_INET" "$MAP" ||
+    die "dracd did not start"
+writer_pid
+for row in $SM_ROWS; do
+	ep=$SM_UNIX
+	[ "${row%:*}" = inet ] && ep=$SM_INET
+	measure "sm.${row/:/.}" socketmap "${row#*:}" -u "$ep" \
+	    -a "$SMALL_BASE" -n $((2 * SMALL))
+done
+stop_dracd || die "dracd did not stop cleanly"
+rm -f "$MAP"
+
 # --- the table ---------------------------------------------------------
 label() {
 	case $1 in
@@ -317,6 +341,17 @@ secs() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
 	    "$(printf "%'d" "$ENTRIES")" \
 	    "$(awk -v b="$MAP_BYTES" 'BEGIN { printf "%.1f MB", b / 1048576 }')" \
 	    "$(awk -v b="$MAP_BYTES" -v n="$ENTRIES" 'BEGIN { printf "%.0f", b / n }')"
+
+	printf 'socketmap lookups (dracd -S), %s live entries, half of the keys found;\n' \
+	    "$(printf "%'d" "$SMALL")"
+	printf 'one connection per client, kept open\n'
+	printf '%-36s %8s %6s %6s %7s %s\n' "" calls/s p50 p99 max "cpu d/w"
+	for row in $SM_ROWS; do
+		printf '%-33s x%-2s %s\n' "lookup over $([ "${row%:*}" = unix ] &&
+		    echo "a UNIX socket" || echo "TCP, 127.0.0.1")" "${row#*:}" \
+		    "$(cells "sm.${row/:/.}")"
+	done
+	echo
 
 	printf '%-58s %9s   %-9s\n' "targets (issue 6), at $(printf "%'d" "$ENTRIES") live entries" measured target
 	# target WHAT MEASURED OP LIMIT UNIT

@@ -10,6 +10,11 @@
  *                                           adds, dracconn once, dracsend each
  *   dracload auth    [-c N] [-s SECS] -a FIRST -n COUNT
  *                                           adds, dracauth() per call
+ *   dracload socketmap [-c N] [-s SECS] -u ENDPOINT -a FIRST -n COUNT
+ *                                           socketmap lookups (dracd -S), one
+ *                                           connection per client, kept open;
+ *                                           ENDPOINT is unix:/path or
+ *                                           inet:HOST:PORT (a literal IPv4)
  *   dracload mkmap   -a FIRST -n COUNT -x EXPIRES FILE
  *                                           writes COUNT entries into the map
  *                                           FILE (dracd stopped), as dracd's
@@ -34,9 +39,11 @@
  * microseconds: n rate p50 p99 max errors lost [cpuN cpuself].
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -59,7 +66,7 @@
 #define CALL_TIMEOUT_MS	2000
 #define MAX_PIDS	4
 
-enum mode { M_NULL, M_RAWNULL, M_RAW, M_SEND, M_AUTH };
+enum mode { M_NULL, M_RAWNULL, M_RAW, M_SEND, M_AUTH, M_SOCKETMAP };
 
 struct worker {
 	pthread_t	 thread;
@@ -78,6 +85,7 @@ static struct {
 	double		 secs;
 	uint32_t	 first, count;	/* host order */
 	const char	*samples;
+	const char	*endpoint;	/* socketmap: unix:/path, inet:HOST:PORT */
 	uint16_t	 port;
 	int64_t		 deadline_ns;
 	pthread_barrier_t ready, go;
@@ -93,6 +101,8 @@ usage(void)
 	    "       dracload raw|send|auth [-c N] [-s SECS] [-p PIDS] "
 	    "-a FIRST -n COUNT\n"
 	    "                [-S FILE]\n"
+	    "       dracload socketmap [-c N] [-s SECS] [-p PIDS] -u ENDPOINT "
+	    "-a FIRST -n COUNT\n"
 	    "       dracload mkmap -a FIRST -n COUNT -x EXPIRES FILE\n"
 	    "       dracload waitup -a ADDR [-s SECS]\n"
 	    "       dracload window FILE STARTMS ENDMS\n");
@@ -237,6 +247,92 @@ rpcbind_port(int timeout_ms)
 	return rc == 0 ? (int)(port & 0xffff) : -1;
 }
 
+/* --- socketmap lookups ----------------------------------------------- */
+
+static int
+socketmap_connect(const char *ep)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strncmp(ep, "unix:", 5) == 0) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+		sun->sun_family = AF_UNIX;
+		if (strlen(ep + 5) >= sizeof(sun->sun_path))
+			die("socketmap path too long: %s", ep);
+		strcpy(sun->sun_path, ep + 5);
+		len = sizeof(*sun);
+	} else if (strncmp(ep, "inet:", 5) == 0) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		char host[INET_ADDRSTRLEN];
+		const char *colon = strrchr(ep + 5, ':');
+
+		if (colon == NULL || (size_t)(colon - ep - 5) >= sizeof(host))
+			die("bad socketmap endpoint: %s", ep);
+		memcpy(host, ep + 5, (size_t)(colon - ep - 5));
+		host[colon - ep - 5] = '\0';
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)atoi(colon + 1));
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			die("bad socketmap endpoint: %s", ep);
+		len = sizeof(*sin);
+	} else {
+		die("bad socketmap endpoint: %s", ep);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&ss, len) == -1)
+		die("socketmap %s: %s", ep, strerror(errno));
+	if (ss.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	return fd;
+}
+
+/* One request and its reply, as an MTA asks: 0, or -1 with why set. */
+static int
+socketmap_lookup(int fd, uint32_t addr, const char **why)
+{
+	char req[64], reply[128], text[INET_ADDRSTRLEN];
+	uint32_t net = htonl(addr);
+	size_t got = 0;
+	int n;
+
+	inet_ntop(AF_INET, &net, text, sizeof(text));
+	n = snprintf(req, sizeof(req), "%zu:drac %s,", strlen(text) + 5, text);
+	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		*why = "send failed";
+		return -1;
+	}
+	/* Until the netstring is whole: "<len>:" then len bytes and ",". */
+	for (;;) {
+		char *colon;
+		ssize_t r = recv(fd, reply + got, sizeof(reply) - 1 - got, 0);
+
+		if (r <= 0) {
+			*why = "connection lost";
+			return -1;
+		}
+		got += (size_t)r;
+		reply[got] = '\0';
+		if ((colon = strchr(reply, ':')) != NULL &&
+		    got >= (size_t)(colon - reply) + 2 +
+		    strtoul(reply, NULL, 10))
+			break;
+		if (got == sizeof(reply) - 1) {
+			*why = "reply too long";
+			return -1;
+		}
+	}
+	if (strstr(reply, ":OK ") == NULL && strstr(reply, ":NOTFOUND") ==
+	    NULL) {
+		*why = "neither OK nor NOTFOUND";
+		return -1;
+	}
+	return 0;
+}
+
 /* --- the load --------------------------------------------------------- */
 
 static void
@@ -300,6 +396,9 @@ run_worker(void *arg)
 		break;
 	case M_AUTH:
 		break;
+	case M_SOCKETMAP:
+		fd = socketmap_connect(cfg.endpoint);
+		break;
 	}
 	pthread_barrier_wait(&cfg.ready);
 	pthread_barrier_wait(&cfg.go);
@@ -353,6 +452,18 @@ run_worker(void *arg)
 				continue;
 			}
 			break;
+		case M_SOCKETMAP: {
+			const char *why;
+
+			if (socketmap_lookup(fd, pick_address(w), &why) == -1) {
+				note_error(w, why);
+				/* The stream may be out of step: start over. */
+				close(fd);
+				fd = socketmap_connect(cfg.endpoint);
+				continue;
+			}
+			break;
+		}
 		}
 		record(w, t0, began);
 	}
@@ -655,7 +766,7 @@ int
 main(int argc, char *argv[])
 {
 	static const char *modes[] = { "null", "rawnull", "raw", "send",
-	    "auth" };
+	    "auth", "socketmap" };
 	const char *cmd;
 	int64_t expires = -1;
 	int ch, have_first = 0;
@@ -665,7 +776,7 @@ main(int argc, char *argv[])
 	cmd = argv[1];
 	argv++;
 	argc--;
-	while ((ch = getopt(argc, argv, "a:c:n:p:s:S:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:n:p:s:S:u:x:")) != -1) {
 		switch (ch) {
 		case 'a':
 			cfg.first = parse_v4(optarg);
@@ -687,6 +798,9 @@ main(int argc, char *argv[])
 			break;
 		case 'S':
 			cfg.samples = optarg;
+			break;
+		case 'u':
+			cfg.endpoint = optarg;
 			break;
 		case 'x':
 			expires = parse_number(optarg, 1, INT64_MAX);
@@ -721,7 +835,8 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(cmd, modes[i]) == 0) {
 			cfg.mode = (enum mode)i;
-			if (cfg.mode >= M_RAW && !have_first)
+			if ((cfg.mode >= M_RAW && !have_first) ||
+			    (cfg.mode == M_SOCKETMAP && cfg.endpoint == NULL))
 				usage();
 			run_load();
 			return 0;

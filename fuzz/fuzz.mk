@@ -12,13 +12,14 @@
 #   allow   the allow-file parser
 #   addr    address parsing/formatting, map keys and map formats
 #   escape  log_escape, which guards log lines against untrusted text
+#   socketmap  the socketmap parser: netstrings, requests, MTA key forms
 #
 # New inputs a run finds go to fuzz/work/<name>/ (not committed); crashes
 # to fuzz/artifacts/.  Any crash, leak, UB report or timeout fails the run.
 
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
-FUZZ_TARGETS  ?= svc allow addr escape
+FUZZ_TARGETS  ?= svc allow addr escape socketmap
 FUZZ_FLAGS    ?=
 FUZZ_SAN       = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -28,18 +29,21 @@ FUZZ_GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-variable \
 	$(TIRPC_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_LDFLAGS   = -fsanitize=fuzzer $(FUZZ_SAN)
 FUZZ_HEADERS   = addr.h allow.h dracd.h log.h mapdb.h table.h writer.h \
-	drac_prot.h
+	drac_prot.h socketmap_proto.h
 # Per target: inputs bigger than a TCP record may be (8192 bytes).
 FUZZ_OPTS_svc    = -max_len=12288
 FUZZ_OPTS_allow  = -max_len=4096
 FUZZ_OPTS_addr   = -max_len=256
 FUZZ_OPTS_escape = -max_len=1024
+# A few whole requests and one beyond the 1024-byte limit.
+FUZZ_OPTS_socketmap = -max_len=4096
 
 FUZZ_OBJ_svc    = fuzz/obj/service.o fuzz/obj/admin.o fuzz/obj/table.o \
 	fuzz/obj/allow.o fuzz/obj/addr.o fuzz/obj/drac_prot_xdr.o
 FUZZ_OBJ_allow  = fuzz/obj/allow.o fuzz/obj/addr.o
 FUZZ_OBJ_addr   = fuzz/obj/mapdb.o fuzz/obj/addr.o fuzz/obj/log.o
 FUZZ_OBJ_escape = fuzz/obj/log.o
+FUZZ_OBJ_socketmap = fuzz/obj/socketmap_proto.o fuzz/obj/addr.o
 
 FUZZ_BINS = $(FUZZ_TARGETS:%=fuzz/bin/%)
 
@@ -66,6 +70,10 @@ fuzz/bin/addr: fuzz/obj/fuzz_addr.o $(FUZZ_OBJ_addr)
 fuzz/bin/escape: fuzz/obj/fuzz_escape.o $(FUZZ_OBJ_escape)
 	@mkdir -p fuzz/bin
 	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ fuzz/obj/fuzz_escape.o $(FUZZ_OBJ_escape)
+fuzz/bin/socketmap: fuzz/obj/fuzz_socketmap.o $(FUZZ_OBJ_socketmap)
+	@mkdir -p fuzz/bin
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ fuzz/obj/fuzz_socketmap.o \
+	    $(FUZZ_OBJ_socketmap)
 
 fuzz-build: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)

@@ -389,6 +389,32 @@ def escape_seeds():
     return {f"seed-{i:02d}.bin": v for i, v in enumerate(items)}
 
 
+def netstring(text):
+    data = text.encode() if isinstance(text, str) else text
+    return str(len(data)).encode() + b":" + data + b","
+
+
+def socketmap_seeds():
+    # First byte: the read size (low 4 bits + 1); then the MTA's stream.
+    reqs = [
+        "drac 192.0.2.1", "drac 2001:db8::5",
+        "drac ipv6:2001:db8:0:0:0:0:0:5", "drac 2001:db8:0:0:0:0:0:5",
+        "drac unknown", "drac client5.test.invalid", "drac IPv6:::1",
+        "drac ::FFFF:192.0.2.1", "drac 127.0.0", "drac ", "drac",
+    ]
+    items = [bytes([0x00]) + b"".join(netstring(r) for r in reqs)]
+    items += [bytes([i]) + netstring(r) for i, r in enumerate(reqs)]
+    items += [
+        b"\x03" + netstring("drac 192.0.2.1") + b"x:",
+        b"\x00" + b"1025:" + b"a" * 1025 + b",",
+        b"\x0f" + b"1024:drac " + b"a" * 1019 + b",",
+        b"\x01" + b"01:a,",
+        b"\x02" + b"3:abc;",
+        b"\x00" + b"0:," + netstring("drac 192.0.2.1"),
+    ]
+    return {f"seed-{i:02d}.bin": v for i, v in enumerate(items)}
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -423,6 +449,13 @@ def dictionary():
             esc = "".join(c if c.isalnum() or c in ".:/# " else
                           f"\\x{ord(c):02x}" for c in w)
             f.write(f'w{i}="{esc}"\n')
+    sm_words = ["drac ", "ipv6:", "IPv6:", "unknown", "::ffff:", ":", ",",
+                "0:", "1024:", "1025:", "OK ", "NOTFOUND ", "PERM ",
+                "2001:db8:0:0:0:0:0:5", "192.0.2.1"]
+    with open(os.path.join(HERE, "socketmap.dict"), "w") as f:
+        f.write("# socketmap requests (fuzz/mkseeds.py writes this)\n")
+        for i, w in enumerate(sm_words):
+            f.write(f'w{i}="{w}"\n')
 
 
 if __name__ == "__main__":
@@ -430,4 +463,5 @@ if __name__ == "__main__":
     write("allow", allow_seeds())
     write("addr", addr_seeds())
     write("escape", escape_seeds())
+    write("socketmap", socketmap_seeds())
     dictionary()

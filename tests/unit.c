@@ -7,6 +7,7 @@
 #include "../log.c"
 #include "../mapdb.c"
 #include "../table.c"
+#include "../socketmap_proto.c"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,6 +509,101 @@ test_map(void)
 	rmdir(dir);
 }
 
+/* socketmap: netstring framing, request splitting, keys, replies. */
+static enum socketmap_frame_status
+frame(const char *text, struct socketmap_frame *f)
+{
+	return socketmap_frame(text, strlen(text), SOCKETMAP_MAX_REQUEST, f);
+}
+
+static int
+key_is(const char *key, const char *want)
+{
+	struct drac_addr a, b;
+
+	if (!socketmap_key_address(key, strlen(key), &a))
+		return want == NULL;
+	return want != NULL && addr_parse(want, &b) == 0 && addr_equal(&a, &b);
+}
+
+static void
+test_socketmap(void)
+{
+	struct socketmap_frame f;
+	struct socketmap_request r;
+	char buf[SOCKETMAP_MAX_FRAME + 16], big[SOCKETMAP_MAX_FRAME + 16];
+	const char *whole = "14:drac 192.0.2.1,";
+
+	CHECK(frame(whole, &f) == SOCKETMAP_FRAME_COMPLETE);
+	CHECK(f.payload == 3 && f.length == 14 && f.consumed == 18);
+	/* Every proper prefix asks for more. */
+	for (size_t i = 0; i < strlen(whole); i++)
+		CHECK(socketmap_frame(whole, i, SOCKETMAP_MAX_REQUEST, &f) ==
+		    SOCKETMAP_FRAME_INCOMPLETE);
+	/* Two requests back to back: the first is taken alone. */
+	CHECK(frame("1:a,1:b,", &f) == SOCKETMAP_FRAME_COMPLETE &&
+	    f.consumed == 4);
+	CHECK(frame("0:,", &f) == SOCKETMAP_FRAME_COMPLETE && f.length == 0);
+	CHECK(frame("x:", &f) == SOCKETMAP_FRAME_MALFORMED);
+	CHECK(frame(":a,", &f) == SOCKETMAP_FRAME_MALFORMED);
+	CHECK(frame("1:ab", &f) == SOCKETMAP_FRAME_MALFORMED);
+	CHECK(frame("01:a,", &f) == SOCKETMAP_FRAME_MALFORMED);
+	CHECK(frame("1 :a,", &f) == SOCKETMAP_FRAME_MALFORMED);
+	CHECK(frame("-1:a,", &f) == SOCKETMAP_FRAME_MALFORMED);
+	CHECK(frame("1024:", &f) == SOCKETMAP_FRAME_INCOMPLETE);
+	CHECK(frame("1025:", &f) == SOCKETMAP_FRAME_TOO_LONG);
+	CHECK(frame("99999999999999999999999:", &f) ==
+	    SOCKETMAP_FRAME_TOO_LONG);
+	/* The largest request fits the buffer a connection has. */
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "1024:", 5);
+	big[5 + 1024] = ',';
+	CHECK(socketmap_frame(big, 5 + 1024 + 1, SOCKETMAP_MAX_REQUEST, &f) ==
+	    SOCKETMAP_FRAME_COMPLETE && f.consumed == SOCKETMAP_MAX_FRAME);
+
+	CHECK(socketmap_split("drac 192.0.2.1", 14, &r) == 0 &&
+	    r.namelen == 4 && memcmp(r.name, "drac", 4) == 0 &&
+	    r.keylen == 9 && memcmp(r.key, "192.0.2.1", 9) == 0);
+	CHECK(socketmap_split("drac ", 5, &r) == 0 && r.keylen == 0);
+	CHECK(socketmap_split("drac", 4, &r) == -1);
+	CHECK(socketmap_split(" 192.0.2.1", 10, &r) == -1);
+	CHECK(socketmap_split("", 0, &r) == -1);
+
+	/* What sendmail and Postfix send, and what they must not match. */
+	CHECK(key_is("192.0.2.1", "192.0.2.1"));
+	CHECK(key_is("2001:db8::5", "2001:db8::5"));
+	CHECK(key_is("2001:DB8::5", "2001:db8::5"));
+	CHECK(key_is("2001:db8:0:0:0:0:0:5", "2001:db8::5"));
+	CHECK(key_is("ipv6:2001:db8:0:0:0:0:0:5", "2001:db8::5"));
+	CHECK(key_is("IPv6:2001:DB8:0:0:0:0:0:5", "2001:db8::5"));
+	CHECK(key_is("IPV6:::1", "::1"));
+	CHECK(key_is("::ffff:192.0.2.1", "192.0.2.1"));
+	CHECK(key_is("ipv6:::ffff:192.0.2.1", "192.0.2.1"));
+	CHECK(key_is("ipv6:192.0.2.1", NULL));
+	CHECK(key_is("unknown", NULL));
+	CHECK(key_is("client5.test.invalid", NULL));
+	CHECK(key_is("192.0.2", NULL));
+	CHECK(key_is("192.0.2.1/32", NULL));
+	CHECK(key_is("192.0.2.1 ", NULL));
+	CHECK(key_is("fe80::1%lo", NULL));
+	CHECK(key_is("", NULL));
+	CHECK(key_is("ipv6:", NULL));
+	CHECK(!socketmap_key_address("192.0.2.1\0", 10, &(struct drac_addr){0}));
+
+	CHECK(socketmap_reply(buf, sizeof(buf), "OK", "1767225600") == 17 &&
+	    memcmp(buf, "13:OK 1767225600,", 17) == 0);
+	CHECK(socketmap_reply(buf, sizeof(buf), "NOTFOUND", "") == 12 &&
+	    memcmp(buf, "9:NOTFOUND ,", 12) == 0);
+	CHECK(socketmap_reply(buf, 12, "NOTFOUND", "") == 0);
+	/* The longest reply dracd sends fits the room it reserves. */
+	CHECK(socketmap_reply(buf, SOCKETMAP_MAX_REPLY, "PERM",
+	    "request longer than 1024 bytes") > 0);
+	CHECK(socketmap_reply(buf, SOCKETMAP_MAX_REPLY, "PERM",
+	    "request is not <mapname> <key>") > 0);
+	CHECK(socketmap_reply(buf, SOCKETMAP_MAX_REPLY, "OK",
+	    "-9223372036854775808") > 0);
+}
+
 int
 main(void)
 {
@@ -518,6 +614,7 @@ main(void)
 	test_table_pages();
 	test_keys();
 	test_map();
+	test_socketmap();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

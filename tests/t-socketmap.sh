@@ -69,7 +69,7 @@ check "-n lists the endpoints" grep -q "^socketmap inet:8025, idle timeout 90 se
 start_rpcbind || exit 1
 mta_net_setup || exit 1
 # More IPv6 clients on lo, with names for sendmail's reverse lookups.
-for i in 11 12 13 20 31 32 33 39 40; do
+for i in 11 12 13 20 21 31 32 33 36 37 38 39 40; do
 	ip -6 addr add "2001:db8::$i/128" dev lo nodad || exit 1
 	printf '2001:db8::%s\tclient6-%s.test.invalid\n' "$i" "$i" >>/etc/hosts
 done
@@ -146,6 +146,10 @@ check "still OK just before its expiry time" sm expect "$V4" 192.0.2.50 "OK*"
 sleep_until "$exp"
 check "NOTFOUND within 1 s of its expiry time" sm_until "$V4" 192.0.2.50 "NOTFOUND " 1
 check "... and gone from the map" eval "! map_has '$T/dracd.db' 192.0.2.50"
+"$DRACCTL" -q add 192.0.2.51
+check "an entry about to be revoked is OK" sm expect "$V4" 192.0.2.51 "OK*"
+"$DRACCTL" -q del 192.0.2.51
+check "revoked: NOTFOUND at once" sm expect "$V4" 192.0.2.51 "NOTFOUND "
 stop_dracd
 check "the UNIX socket is removed at exit" [ ! -e "$SOCK" ]
 
@@ -158,6 +162,11 @@ check "the address is found" sm expect "unix:$SOCK" 192.0.2.60 "OK*"
 check "no map file and no writer child" \
     [ -z "$(cat "/proc/$DRACD_PID/task/$DRACD_PID/children")" ]
 check "an idle connection is closed after -T 3s" sm idle "unix:$SOCK" 3 9
+check "revoke without a map" eval "'$DRACCTL' -q add 192.0.2.61 && '$DRACCTL' -q del 192.0.2.61"
+check "... NOTFOUND at once" sm expect "unix:$SOCK" 192.0.2.61 "NOTFOUND "
+check "flush without a map" eval "'$DRACCTL' -q add 192.0.2.62 && [ \"\$('$DRACCTL' flush)\" = 'flushed 2 entries' ]"
+check "... NOTFOUND at once" sm expect "unix:$SOCK" 192.0.2.62 "NOTFOUND "
+"$DRACCTL" -q add 192.0.2.60
 check "expiry without a map" sm_until "unix:$SOCK" 192.0.2.60 "NOTFOUND " $((TTL + 2))
 check "dracd exits cleanly" stop_dracd
 
@@ -175,6 +184,16 @@ same_session() {
 	    "run=$DRACCTL -q ${3:-} add $client" rcpt=accepted \
 	    "run=$SMC_SH value '$client' >$T/exp" "at=@$T/exp" \
 	    "until=refused:2"
+}
+
+# revoke_session SERVER CLIENT [DRACCTL-ARGS]: added, accepted; dracctl del;
+# refused at once, in the same session.
+revoke_session() {
+	local server=$1 client=$2
+	check "$client via $server: accepted; dracctl del; refused in the same session" \
+	    "${SESSION[@]}" --port "$PORT" "$server" "$client" \
+	    "run=$DRACCTL -q ${3:-} add $client --ttl 600" rcpt=accepted \
+	    "run=$DRACCTL -q ${3:-} del $client" rcpt=refused
 }
 
 # The expiry time dracd answers for a key, for smtp-session.py's at=.
@@ -275,6 +294,8 @@ if [ -x /usr/sbin/postfix ]; then
 		same_session 127.0.0.1 "127.0.0.$((10 + i))"
 		same_session ::1 "2001:db8::$((10 + i))" "-s ::1"
 	done
+	revoke_session 127.0.0.1 127.0.0.21
+	revoke_session ::1 2001:db8::21 "-s ::1"
 	PORT=2525
 	dracd_down 127.0.0.1 127.0.0.20
 	PORT=2527
@@ -390,6 +411,8 @@ if [ -x "$SMBIN" ]; then
 		check "sendmail ($cf.cf) listens on 127.0.0.1 and ::1" start_sendmail "$cf"
 		same_session 127.0.0.1 "127.0.0.$((30 + i))"
 		same_session ::1 "2001:db8::$((30 + i))" "-s ::1"
+		revoke_session 127.0.0.1 "127.0.0.$((35 + i))"
+		revoke_session ::1 "2001:db8::$((35 + i))" "-s ::1"
 		case $cf in
 		drac-socketmap)
 			dracd_down 127.0.0.1 127.0.0.40 "" refused

@@ -125,6 +125,9 @@ do_add(struct dracd *d, SVCXPRT *xprt, unsigned limit,
 	if (!dracd_permits(d, notifier, "add addresses", NULL))
 		res.status = DRAC3_DENIED;
 	else if (addr_from_wire(&args.addr, &client) == 0) {
+		/* A forged datagram must not grant more than an old add. */
+		if (limit != UINT_MAX && args.ttl > d->ttl)
+			args.ttl = 0;
 		res.status = dracd_add(d, notifier, &client, args.ttl,
 		    &expires, &wait);
 		res.expires = expires;
@@ -191,8 +194,9 @@ do_query(struct dracd *d, SVCXPRT *xprt, unsigned limit,
 		res.status = DRAC3_DENIED;
 	else if (addr_from_wire(&args, &client) == 0) {
 		e = table_find(&d->table, &client);
-		/* Past its time but not yet removed: gone for the MTA too. */
-		if (e == NULL || e->expires * 1000 <= clock_wall_ms())
+		/* Past its time but not yet removed: gone, as for the MTA. */
+		if (e == NULL || e->expires * 1000 <= clock_wall_ms() ||
+		    e->deadline <= clock_mono_ms())
 			res.status = DRAC3_NOT_FOUND;
 		else {
 			res.status = DRAC3_OK;

@@ -70,50 +70,91 @@ fail(struct drac_client *c, int code, const char *detail)
 	return code;
 }
 
+/*
+ * Messages from constant strings and errno: libtirpc's clnt_sperror()
+ * writes into one buffer for the whole process, which threads share.
+ */
+static int
+fail_rpc(struct drac_client *c, int code, const char *what,
+    enum clnt_stat stat, int error)
+{
+	char detail[sizeof(c->error)];
+
+	snprintf(detail, sizeof(detail), "%s %s: %s%s%s", what, c->server[0] ?
+	    c->server : "127.0.0.1", clnt_sperrno(stat), error ? ": " : "",
+	    error ? strerror(error) : "");
+	return fail(c, code, detail);
+}
+
 static int
 connect_client(struct drac_client *c, int stream)
 {
-	char *msg = NULL;
-
 	if ((c->clnt = c->transports[stream]) != NULL)
 		return 0;
 	c->clnt = drac_client_create(c->server, DRACVERS3, stream,
-	    c->timeout_ms, &msg);
+	    c->timeout_ms, NULL);
 	if ((c->transports[stream] = c->clnt) != NULL)
 		return 0;
-	if (rpc_createerr.cf_stat == RPC_TIMEDOUT)
-		return fail(c, DRAC_E_TIMEOUT, msg ? msg : "timed out");
-	return fail(c, DRAC_E_UNREACHABLE, msg ? msg : "cannot reach dracd");
+	return fail_rpc(c, rpc_createerr.cf_stat == RPC_TIMEDOUT ?
+	    DRAC_E_TIMEOUT : DRAC_E_UNREACHABLE, "cannot reach dracd at",
+	    rpc_createerr.cf_stat, rpc_createerr.cf_error.re_errno);
+}
+
+/* Stream clients live for one public call: see call(). */
+static void
+hang_up(struct drac_client *c)
+{
+	if (c->transports[1] != NULL)
+		clnt_destroy(c->transports[1]);
+	c->transports[1] = NULL;
+	c->clnt = NULL;
 }
 
 static int
 call_status(struct drac_client *c, enum clnt_stat stat)
 {
+	struct rpc_err e = { 0 };
+
+	if (c->clnt != NULL)
+		clnt_geterr(c->clnt, &e);
 	switch (stat) {
 	case RPC_SUCCESS:
 		return 0;
 	case RPC_TIMEDOUT:
-		return fail(c, DRAC_E_TIMEOUT, clnt_sperror(c->clnt, c->server));
+		return fail_rpc(c, DRAC_E_TIMEOUT, "no answer from", stat, 0);
 	case RPC_PROGVERSMISMATCH:
 	case RPC_PROCUNAVAIL:
 		return fail(c, DRAC_E_PROTOCOL, "the server does not speak "
 		    "DRAC protocol version 3 (an older dracd?)");
 	case RPC_CANTSEND:
 	case RPC_CANTRECV:
-		return fail(c, DRAC_E_UNREACHABLE,
-		    clnt_sperror(c->clnt, c->server));
+		return fail_rpc(c, DRAC_E_UNREACHABLE, "lost", stat,
+		    e.re_errno);
 	case RPC_AUTHERROR:
-		return fail(c, DRAC_E_DENIED, clnt_sperror(c->clnt, c->server));
+		return fail_rpc(c, DRAC_E_DENIED, "refused by", stat, 0);
 	default:
-		return fail(c, DRAC_E_PROTOCOL, clnt_sperror(c->clnt, c->server));
+		return fail_rpc(c, DRAC_E_PROTOCOL, "bad exchange with", stat,
+		    0);
 	}
 }
 
-/* One call, over UDP with retries, or over TCP if stream. */
+/*
+ * One call.  DATAGRAM: over UDP, resent within the timeout and retried
+ * once on a fresh client when the server is gone (it may be back on
+ * another port; a refused datagram was never served).  STREAM_ONCE: over
+ * TCP, for calls that must not act twice, on a connection the caller
+ * opens for this call alone (hang_up after): no stale connection, and no
+ * retry.  STREAM_REPEATABLE: over TCP, retried once on a new connection.
+ * On failure the result holds nothing to free.
+ */
+#define DATAGRAM		0
+#define STREAM_ONCE		1
+#define STREAM_REPEATABLE	2
 static int
 call(struct drac_client *c, rpcproc_t proc, xdrproc_t encode, void *args,
-    xdrproc_t decode, void *result, int stream)
+    xdrproc_t decode, void *result, int mode)
 {
+	int stream = mode != DATAGRAM;
 	struct timeval total = { c->timeout_ms / 1000,
 	    (c->timeout_ms % 1000) * 1000 };
 	struct timeval retry = total;
@@ -130,16 +171,20 @@ call(struct drac_client *c, rpcproc_t proc, xdrproc_t encode, void *args,
 		clnt_control(c->clnt, CLSET_RETRY_TIMEOUT, (char *)&retry);
 		stat = clnt_call(c->clnt, proc, encode, args, decode, result,
 		    total);
-		if (stat != RPC_CANTSEND && stat != RPC_CANTRECV)
+		if (stat == RPC_SUCCESS)
+			return 0;
+		/* A reply cut short may have left buffers half-decoded. */
+		xdr_free(decode, result);
+		if (mode == STREAM_ONCE ||
+		    (stat != RPC_CANTSEND && stat != RPC_CANTRECV))
 			break;
-		/* The server went away; it may be back on another port. */
 		clnt_destroy(c->clnt);
 		c->clnt = c->transports[stream] = NULL;
 	}
-	if (stat == RPC_CANTSEND || stat == RPC_CANTRECV)
-		return fail(c, DRAC_E_UNREACHABLE, "lost the connection to "
-		    "dracd");
-	return call_status(c, stat);
+	rc = call_status(c, stat);
+	if (stream)
+		hang_up(c);
+	return rc;
 }
 
 static int
@@ -198,12 +243,15 @@ drac_add(struct drac_client *c, const char *address, unsigned ttl,
 	drac3_entry_res res = { 0 };
 	int rc;
 
+	/* dracd grants more than its default only over a connection. */
 	pthread_mutex_lock(&c->lock);
 	if ((rc = parse_address(c, address, bytes, &args.addr)) == 0 &&
 	    (rc = call(c, DRAC3_ADD, XDRPROC(xdr_drac3_add_args), &args,
-	    XDRPROC(xdr_drac3_entry_res), &res, 0)) == 0 &&
+	    XDRPROC(xdr_drac3_entry_res), &res,
+	    ttl != 0 ? STREAM_REPEATABLE : DATAGRAM)) == 0 &&
 	    (rc = server_status(c, res.status)) == 0 && expires != NULL)
 		*expires = res.expires;
+	hang_up(c);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -219,8 +267,9 @@ drac_del(struct drac_client *c, const char *address)
 	pthread_mutex_lock(&c->lock);
 	if ((rc = parse_address(c, address, bytes, &args)) == 0 &&
 	    (rc = call(c, DRAC3_DEL, XDRPROC(xdr_drac3_addr), &args,
-	    XDRPROC(xdr_drac3_status), &status, 1)) == 0)
+	    XDRPROC(xdr_drac3_status), &status, STREAM_ONCE)) == 0)
 		rc = server_status(c, status);
+	hang_up(c);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -236,7 +285,7 @@ drac_query(struct drac_client *c, const char *address, int64_t *expires)
 	pthread_mutex_lock(&c->lock);
 	if ((rc = parse_address(c, address, bytes, &args)) == 0 &&
 	    (rc = call(c, DRAC3_QUERY, XDRPROC(xdr_drac3_addr), &args,
-	    XDRPROC(xdr_drac3_entry_res), &res, 0)) == 0 &&
+	    XDRPROC(xdr_drac3_entry_res), &res, DATAGRAM)) == 0 &&
 	    (rc = server_status(c, res.status)) == 0 && expires != NULL)
 		*expires = res.expires;
 	pthread_mutex_unlock(&c->lock);
@@ -275,10 +324,12 @@ drac_list(struct drac_client *c, int (*fn)(const struct drac_entry *, void *),
 		memset(&res, 0, sizeof(res));
 		pthread_mutex_lock(&c->lock);
 		if ((rc = call(c, DRAC3_LIST, XDRPROC(xdr_drac3_list_args),
-		    &args, XDRPROC(xdr_drac3_list_res), &res, 1)) != 0) {
+		    &args, XDRPROC(xdr_drac3_list_res), &res,
+		    STREAM_REPEATABLE)) != 0) {
 			pthread_mutex_unlock(&c->lock);
 			return rc;
 		}
+
 		rc = server_status(c, res.status);
 		if (rc == DRAC_E_INVALID && cursor_len > 0)
 			fail(c, rc, "the listing was cut short: dracd "
@@ -302,6 +353,9 @@ drac_list(struct drac_client *c, int (*fn)(const struct drac_entry *, void *),
 			rc = fn(&page[i], arg);
 		free(page);
 	} while (rc == 0 && cursor_len > 0);
+	pthread_mutex_lock(&c->lock);
+	hang_up(c);
+	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
@@ -314,7 +368,7 @@ drac_stats(struct drac_client *c, struct drac_stats *st)
 	memset(&res, 0, sizeof(res));
 	pthread_mutex_lock(&c->lock);
 	if ((rc = call(c, DRAC3_STATS, XDRPROC(xdr_void), NULL,
-	    XDRPROC(xdr_drac3_stats_res), &res, 0)) == 0 &&
+	    XDRPROC(xdr_drac3_stats_res), &res, DATAGRAM)) == 0 &&
 	    (rc = server_status(c, res.status)) == 0) {
 		st->entries = (uint64_t)res.entries;
 		st->adds = (uint64_t)res.adds;
@@ -340,12 +394,13 @@ drac_flush(struct drac_client *c, uint64_t *removed)
 
 	pthread_mutex_lock(&c->lock);
 	rc = call(c, DRAC3_FLUSH, XDRPROC(xdr_void), NULL,
-	    XDRPROC(xdr_drac3_count_res), &res, 1);
+	    XDRPROC(xdr_drac3_count_res), &res, STREAM_ONCE);
 	if (rc == 0) {
 		if (removed != NULL)
 			*removed = (uint64_t)res.count;
 		rc = server_status(c, res.status);
 	}
+	hang_up(c);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

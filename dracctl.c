@@ -20,6 +20,8 @@
 #define EXIT_SERVER	70	/* EX_SOFTWARE */
 #define EXIT_DENIED	77	/* EX_NOPERM */
 
+#define FLUSH_TIMEOUT_MS	120000
+
 struct options {
 	const char	*server;
 	int		 timeout_ms;
@@ -230,7 +232,8 @@ cmd_flush(struct drac_client *c, const struct options *o)
 	uint64_t removed = 0;
 	int rc = drac_flush(c, &removed);
 
-	if (!o->quiet || rc != 0)
+	/* After a map failure part may be gone: say how much. */
+	if ((rc == 0 && !o->quiet) || rc == DRAC_E_SERVER)
 		printf("flushed %" PRIu64 " entries\n", removed);
 	return report(c, "flush", rc);
 }
@@ -274,6 +277,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
+	/* A flush of millions of entries takes a while: wait for it. */
+	if (o.timeout_ms == 0 && strcmp(argv[0], "flush") == 0)
+		o.timeout_ms = FLUSH_TIMEOUT_MS;
 	if ((c = drac_client_open(o.server, o.timeout_ms)) == NULL) {
 		fprintf(stderr, "dracctl: out of memory\n");
 		return EXIT_SERVER;

@@ -506,7 +506,8 @@ write_pidfile(const char *path)
 static void
 drop_privileges(const struct passwd *pw, const char *map_path)
 {
-	if (map_path != NULL && chown(map_path, pw->pw_uid, pw->pw_gid) == -1)
+	/* The group stays: it may be the one the MTA reads the map as. */
+	if (map_path != NULL && lchown(map_path, pw->pw_uid, (gid_t)-1) == -1)
 		err(1, "chown %s to %s", map_path, pw->pw_name);
 	if (setgroups(1, &pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
@@ -634,7 +635,7 @@ main(int argc, char *argv[])
 	struct map map;
 	const char *map_path = DEFAULT_MAP, *local_path = NULL, *why;
 	const char *pidfile = NULL, *user = NULL;
-	struct passwd *pw = NULL;
+	struct passwd as_user, *pw = NULL;
 	/* socketmap: endpoints (-S), idle timeout (-T) */
 	const char *sm_specs[SOCKETMAP_MAX_LISTENERS];
 	size_t sm_nspecs = 0;
@@ -761,12 +762,19 @@ main(int argc, char *argv[])
 
 	log_init("dracd", foreground || check_only, debug);
 	if (user != NULL) {
-		if ((pw = getpwnam(user)) == NULL)
+		const struct passwd *found = getpwnam(user);
+
+		if (found == NULL)
 			errx(1, "-u %s: no such user", user);
-		if (pw->pw_uid == 0)
+		if (found->pw_uid == 0)
 			errx(1, "-u %s: that is root", user);
 		if (geteuid() != 0)
 			errx(1, "-u %s: only root can change user", user);
+		/* getpwnam's buffer is reused (allow file "user" lines). */
+		as_user.pw_name = (char *)user;
+		as_user.pw_uid = found->pw_uid;
+		as_user.pw_gid = found->pw_gid;
+		pw = &as_user;
 	}
 	if (allow_load(d.allow_path, &d.allow, &defaulted, errbuf,
 	    sizeof(errbuf)) == -1)
@@ -834,6 +842,8 @@ main(int argc, char *argv[])
 	    sync_ms, errbuf, sizeof(errbuf)) == -1) {
 		socketmap_stop();
 		service_stop();
+		if (pidfile != NULL)
+			unlink(pidfile);
 		errx(1, "%s", errbuf);
 	}
 	if (map_path == NULL)

@@ -108,7 +108,7 @@ struct syncer {
 	int		 fd;
 	const char	*path;
 	int		 sync_ms;
-	int64_t		 dirty_since;	/* wall ms; -1 when all is synced */
+	int64_t		 dirty_since;	/* monotonic ms; -1: all synced */
 	int		 stop;
 	pthread_t	 thread;
 };
@@ -134,7 +134,7 @@ syncer_main(void *arg)
 		if (s->dirty_since < 0)
 			break;
 		due = s->dirty_since + s->sync_ms;
-		if (!s->stop && clock_wall_ms() < due) {
+		if (!s->stop && clock_mono_ms() < due) {
 			struct timespec until = { .tv_sec = due / 1000,
 			    .tv_nsec = (due % 1000) * 1000000 };
 
@@ -153,15 +153,24 @@ syncer_main(void *arg)
 static int
 syncer_start(struct syncer *s, const struct map *m, int sync_ms)
 {
+	pthread_condattr_t attr;
+
 	s->fd = m->fd;
 	s->path = m->path;
 	s->sync_ms = sync_ms;
 	s->dirty_since = -1;
 	s->stop = 0;
-	if (pthread_mutex_init(&s->lock, NULL) != 0 ||
-	    pthread_cond_init(&s->wake, NULL) != 0 ||
-	    pthread_create(&s->thread, NULL, syncer_main, s) != 0)
+	/* A step of the wall clock must not stretch the wait. */
+	if (pthread_condattr_init(&attr) != 0)
 		return -1;
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_mutex_init(&s->lock, NULL) != 0 ||
+	    pthread_cond_init(&s->wake, &attr) != 0 ||
+	    pthread_create(&s->thread, NULL, syncer_main, s) != 0) {
+		pthread_condattr_destroy(&attr);
+		return -1;
+	}
+	pthread_condattr_destroy(&attr);
 	return 0;
 }
 
@@ -170,7 +179,7 @@ syncer_dirty(struct syncer *s)
 {
 	pthread_mutex_lock(&s->lock);
 	if (s->dirty_since < 0) {
-		s->dirty_since = clock_wall_ms();
+		s->dirty_since = clock_mono_ms();
 		pthread_cond_signal(&s->wake);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -256,8 +265,11 @@ writer_main(int fd, const char *path, const struct map_format *format,
 		if (send(fd, &reply, sizeof(reply), 0) != sizeof(reply))
 			break;
 	}
-	if (sync_ms > 0)
+	if (sync_ms > 0) {
 		syncer_stop(&syncer);
+		/* Whatever closing writes reaches the disk too. */
+		db_env_set_func_fsync(NULL);
+	}
 	map_close(&m);
 	_exit(0);
 }

@@ -96,6 +96,13 @@ check "flush over UDP refused" [ "$($RAW udp 3 6 '')" = "DENIED" ]
 check "list over UDP refused" [ "$($RAW udp 3 4 0000000000000010)" = "DENIED" ]
 check "the entry is still there" map_has "$MAP" 192.0.2.51
 check "refusal logged" grep -q "denied: revoke over UDP from 127.0.0.1" "$T/dracd.log"
+now=$(date +%s)
+check "v3 add over UDP asking for 1 h" [ "$($RAW udp 3 1 00000004c000024000000e10)" = "SUCCESS 0" ]
+v=$(map_value 192.0.2.64)
+check "gets no more than the default over UDP ($((v - now)) s)" [ $((v - now)) -le 21 ]
+check "over TCP it gets the hour" [ "$($RAW tcp 3 1 00000004c000024000000e10)" = "SUCCESS 0" ]
+v=$(map_value 192.0.2.64)
+check "... ($((v - now)) s)" [ $((v - now)) -ge 3600 ]
 check "revoke over TCP works" [ "$($RAW tcp 3 2 00000004c0000233)" = "SUCCESS 0" ]
 check "and removes the entry" map_lacks 192.0.2.51
 check "still serving" ctl -q query 192.0.2.2
@@ -107,9 +114,9 @@ cat "$T/stats"
 stat_of() { sed -n "s/^$1 //p" "$T/stats"; }
 live=$(map_dump "$MAP" | grep -vc '^2001:db8:0:0')
 check "stats: entries = the map's ($live)" [ "$(stat_of entries)" -eq "$live" ]
-# 4 by dracctl, 700 by rpcload, 1 raw v1
-check "stats: adds ($(stat_of adds))" [ "$(stat_of adds)" -eq 705 ]
-check "stats: renewals 1" [ "$(stat_of renewals)" -eq 1 ]
+# 4 by dracctl, 700 by rpcload, 1 raw v1, 1 raw v3
+check "stats: adds ($(stat_of adds))" [ "$(stat_of adds)" -eq 706 ]
+check "stats: renewals 2" [ "$(stat_of renewals)" -eq 2 ]
 check "stats: revokes 3" [ "$(stat_of revokes)" -eq 3 ]
 check "stats: expired 1" [ "$(stat_of expired)" -eq 1 ]
 check "stats: denied 9 (6 from ::1, 3 over UDP)" [ "$(stat_of denied)" -eq 9 ]
@@ -161,6 +168,17 @@ check "after the map writer died, adds work" "$DRACCTL" -q add 192.0.2.71
 check "through a new writer, as nobody" map_has "$MAP" 192.0.2.71
 writer=$(pgrep -P "$DRACD_PID" | head -1)
 check "which runs as nobody" [ "$(ps -o user= -p "$writer")" = nobody ]
+stop_dracd
+# A map the MTA reads through its group keeps that group; "user" lines
+# in the allow file (getpwnam again) do not change who dracd becomes.
+chgrp mail "$MAP" && chmod 640 "$MAP"
+printf '127.0.0.0/8\nuser daemon\n' > "$T/users.allow"
+start_dracd -u nobody -a "$T/users.allow" "$MAP" || exit 1
+check "with user lines in the allow file, still nobody" [ "$(ps -o user= -p "$DRACD_PID")" = nobody ]
+check "the map keeps its group and mode ($(stat -c '%U:%G %a' "$MAP"))" \
+    [ "$(stat -c '%U:%G %a' "$MAP")" = "nobody:mail 640" ]
+check "and is still written" "$DRACCTL" -q add 192.0.2.72
+check "... into the map" map_has "$MAP" 192.0.2.72
 stop_dracd
 check "-u with an unknown user fails at once" bash -c "! '$DRACD' -f -u no-such-user-x '$MAP' 2>/dev/null"
 

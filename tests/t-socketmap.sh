@@ -22,7 +22,10 @@ source "$TOP/tests/mta-lib.sh"
 
 SMC=("/usr/bin/python3" "$TOP/tests/socketmap-client.py")
 SESSION=("/usr/bin/python3" "$TOP/tests/smtp-session.py")
-SOCK=$T/socketmap.sock
+# In the namespace's own /run (root's, 0755): sendmail refuses a socket
+# whose directory path anyone may write to, and the checkout may lie
+# under one (/tmp).
+SOCK=/run/drac-test/socketmap.sock
 SMPORT=7025
 V4=inet:127.0.0.1:$SMPORT
 V6=inet:[::1]:$SMPORT
@@ -67,6 +70,7 @@ check "-n with -S and no map" grep -q "^map none: socketmap only, ok" <<<"$out"
 check "-n lists the endpoints" grep -q "^socketmap inet:8025, idle timeout 90 seconds" <<<"$out"
 
 start_rpcbind || exit 1
+mkdir -p "${SOCK%/*}"
 mta_net_setup || exit 1
 # More IPv6 clients on lo, with names for sendmail's reverse lookups.
 for i in 11 12 13 20 21 31 32 33 36 37 38 39 40; do

@@ -805,6 +805,9 @@ main(int argc, char *argv[])
 		seed = (uint64_t)clock_mono_ms() ^ (uint64_t)getpid();
 	if (table_init(&d.table, seed) == -1)
 		err(1, "table");
+	if (map_path != NULL && writer_prepare(&d.writer, map_path, &format,
+	    sync_ms, errbuf, sizeof(errbuf)) == -1)
+		errx(1, "%s", errbuf);
 	if (!truncate && map_path != NULL) {
 		char report[PATH_MAX + 256];
 
@@ -838,8 +841,8 @@ main(int argc, char *argv[])
 	if (pw != NULL)
 		drop_privileges(pw, map_path);
 	/* Nothing is served before the loop runs: the writer can come last. */
-	if (map_path != NULL && writer_start(&d.writer, map_path, &format,
-	    sync_ms, errbuf, sizeof(errbuf)) == -1) {
+	if (map_path != NULL && writer_start(&d.writer, pw, errbuf,
+	    sizeof(errbuf)) == -1) {
 		socketmap_stop();
 		service_stop();
 		if (pidfile != NULL)

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -208,6 +209,7 @@ writer_main(int fd, const char *path, const struct map_format *format,
 	char err[512], report[512];
 	int32_t status = 0;
 	struct syncer syncer;
+	struct writer_go go;
 	ssize_t n;
 
 	/* dracd decides when we stop: by closing the socket. */
@@ -222,6 +224,17 @@ writer_main(int fd, const char *path, const struct map_format *format,
 		close_range(3, (unsigned)fd - 1, 0);
 	close_range((unsigned)fd + 1, ~0U, 0);
 
+	/* Wait for dracd to be ready for us (see writer_prepare). */
+	while ((n = recv(fd, &go, sizeof(go), 0)) == -1 && errno == EINTR)
+		;
+	if (n != sizeof(go))
+		_exit(0);
+	if (go.drop && geteuid() == 0 && (setgroups(1, &go.gid) == -1 ||
+	    setresgid(go.gid, go.gid, go.gid) == -1 ||
+	    setresuid(go.uid, go.uid, go.uid) == -1)) {
+		log_warn("writer: cannot become uid %ld", (long)go.uid);
+		_exit(1);
+	}
 	if (repair) {
 		switch (map_repair(path, format, report, sizeof(report), err,
 		    sizeof(err))) {
@@ -275,11 +288,9 @@ writer_main(int fd, const char *path, const struct map_format *format,
 }
 
 static int
-spawn(struct writer *w, int repair, char *err, size_t errsize)
+fork_writer(struct writer *w, int repair, char *err, size_t errsize)
 {
 	int sv[2];
-	int32_t status;
-	ssize_t n;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		snprintf(err, errsize, "map writer: socketpair: %s",
@@ -298,6 +309,21 @@ spawn(struct writer *w, int repair, char *err, size_t errsize)
 	}
 	close(sv[1]);
 	w->fd = sv[0];
+	return 0;
+}
+
+/* Lets the forked writer open the map, and waits until it has. */
+static int
+release_writer(struct writer *w, char *err, size_t errsize)
+{
+	int32_t status;
+	ssize_t n;
+
+	if (send(w->fd, &w->go, sizeof(w->go), 0) != sizeof(w->go)) {
+		snprintf(err, errsize, "map writer: %s", strerror(errno));
+		writer_stop(w);
+		return -1;
+	}
 	while ((n = recv(w->fd, &status, sizeof(status), 0)) == -1 &&
 	    errno == EINTR)
 		;
@@ -309,8 +335,16 @@ spawn(struct writer *w, int repair, char *err, size_t errsize)
 	return 0;
 }
 
+static int
+spawn(struct writer *w, int repair, char *err, size_t errsize)
+{
+	if (fork_writer(w, repair, err, errsize) == -1)
+		return -1;
+	return release_writer(w, err, errsize);
+}
+
 int
-writer_start(struct writer *w, const char *path,
+writer_prepare(struct writer *w, const char *path,
     const struct map_format *format, int sync_ms, char *err, size_t errsize)
 {
 	memset(w, 0, sizeof(*w));
@@ -322,7 +356,19 @@ writer_start(struct writer *w, const char *path,
 		snprintf(err, errsize, "%s", strerror(errno));
 		return -1;
 	}
-	return spawn(w, 0, err, errsize);
+	return fork_writer(w, 0, err, errsize);
+}
+
+int
+writer_start(struct writer *w, const struct passwd *pw, char *err,
+    size_t errsize)
+{
+	if (pw != NULL) {
+		w->go.drop = 1;
+		w->go.uid = pw->pw_uid;
+		w->go.gid = pw->pw_gid;
+	}
+	return release_writer(w, err, errsize);
 }
 
 static int

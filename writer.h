@@ -11,6 +11,7 @@
 #ifndef DRAC_WRITER_H
 #define DRAC_WRITER_H
 
+#include <pwd.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -43,8 +44,16 @@ struct writer_reply {
 /* Bounds one batch, and so one message and one lock hold. */
 #define WRITER_MAX_OPS	1024
 
+/* What a forked writer waits for before it opens the map. */
+struct writer_go {
+	int32_t		drop;		/* become uid/gid first */
+	uid_t		uid;
+	gid_t		gid;
+};
+
 struct writer {
 	pid_t			 pid;
+	struct writer_go	 go;
 	int			 sync_ms;	/* fdatasync at most this often */
 	int			 fd;
 	char			*path;
@@ -60,8 +69,16 @@ struct writer {
  * restart after a crash of dracd see it, before the reply, and the disk
  * within sync_ms: a power failure loses at most that much.
  */
-int	writer_start(struct writer *, const char *path,
+int	writer_prepare(struct writer *, const char *path,
 	    const struct map_format *, int sync_ms, char *err,
+	    size_t errsize);
+/*
+ * The writer is forked by writer_prepare() while dracd is still small
+ * (before the table is loaded: a fork after would share the table copy-
+ * on-write, and every page dracd then writes would be copied), and opens
+ * the map at writer_start(), as pw's user if pw is not NULL.
+ */
+int	writer_start(struct writer *, const struct passwd *pw, char *err,
 	    size_t errsize);
 /* Queue a change; returns -1 when the batch is full (commit first). */
 int	writer_put(struct writer *, const struct drac_addr *, int64_t);

@@ -148,6 +148,8 @@ main(int argc, char *argv[])
 		failures++;
 	}
 	drac_client_close(c);
+	free(w);
+	free(l.seen);
 	if (failures) {
 		printf("FAILED: %d failures\n", failures);
 		return 1;

@@ -88,8 +88,8 @@ memory() {
 
 # warm_up LIMIT: renews live entries with four notifiers a second at a
 # time, at most LIMIT times, until dracd's CPU per add is back near the
-# small table's.  The first adds after a start pay for copy-on-write
-# faults in the table that the writer child inherited.
+# small table's.  (Until dracd forked its map writer before loading the
+# table, the first adds after a start paid for copy-on-write faults.)
 warm_up() {
 	local goal cpu
 	goal=$(awk -v c="$(val "$T/r.small.raw.4" cpu1)" \
@@ -287,7 +287,7 @@ secs() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
 	printf 'after the start with %s entries, raw x4, second 1: %s adds/s, p99 %s us, cpu d/w %s/%s;\n' \
 	    "$(printf "%'d" "$ENTRIES")" "$(val "$w1" rate)" "$(val "$w1" p99)" \
 	    "$(val "$w1" cpu1)" "$(val "$w1" cpu2)"
-	printf '  second %s: %s adds/s, cpu d/w %s/%s (copy-on-write faults; the rows above run after)\n\n' \
+	printf '  second %s: %s adds/s, cpu d/w %s/%s (the rows above run after)\n\n' \
 	    "$WARM_S" "$(val "$wn" rate)" "$(val "$wn" cpu1)" "$(val "$wn" cpu2)"
 
 	printf 'mass expiry: %s entries expire in the same second beside %s live ones\n' \
@@ -329,8 +329,7 @@ secs() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
 	both=$(awk -v a="${mem[big.dracd_pss]}" -v b="${mem[big.writer_pss]}" -v n="$ENTRIES" 'BEGIN { printf "%.0f", (a + b) * 1024 / n }')
 	printf '  per live entry: dracd VmRSS %s B (%s B above the empty daemon); dracd + writer Pss %s B\n' \
 	    "$per_entry" "$incr" "$both"
-	printf '  (the writer is forked after the reload: it shares the table copy-on-write,\n'
-	printf '   and keeps the old copy of every page dracd has written since)\n\n'
+	printf '  (the writer is forked before the table is loaded: it shares none of it)\n\n'
 
 	printf 'start on a %s-entry map built offline, until an add succeeds:  %s s\n' \
 	    "$(printf "%'d" "$ENTRIES")" "$(secs "$FIRST_START_MS")"

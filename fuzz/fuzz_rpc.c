@@ -351,6 +351,8 @@ stub_commit(void)
 	return 0;
 }
 
+static int cur_transport;
+
 /* dracd.c's, with the stub writer. */
 enum drac3_status
 dracd_add(struct dracd *d, const struct notifier *notifier,
@@ -372,7 +374,10 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 		    memcmp(client, &cur.call->addr, sizeof(*client)) != 0)
 			oracle_failed("dracd_add: the address differs from "
 			    "the datagram's argument");
-		if (ttl != (int64_t)cur.call->ttl)
+		/* Over UDP admin.c grants no more than the default. */
+		if (ttl != ((cur_transport == T_UDP ||
+		    cur_transport == T_UDP6) && cur.call->ttl > d->ttl ? 0 :
+		    (int64_t)cur.call->ttl))
 			oracle_failed("dracd_add: the TTL differs from the "
 			    "datagram's argument");
 	}
@@ -801,7 +806,6 @@ call_by_xid(uint32_t xid)
 #define REPLY_KINDS	32
 static uint8_t reply_seen[T_COUNT * REPLY_KINDS]
     __attribute__((section("__libfuzzer_extra_counters")));
-static int cur_transport;
 static uint8_t stream_buf[1 << 16];
 static size_t stream_len;
 static uint8_t record_buf[1 << 16];
@@ -859,10 +863,15 @@ reply_failed(const struct call_info *c, const char *fmt, ...)
 		reply_failed(c, __VA_ARGS__);				\
 } while (0)
 
+/* What admin.c and dracd_add make of a TTL (over UDP: the default at most). */
 static int64_t
 effective_ttl(uint32_t ttl)
 {
 	int64_t t = ttl == 0 ? stub_dracd.ttl : (int64_t)ttl;
+
+	if ((cur_transport == T_UDP || cur_transport == T_UDP6) &&
+	    t > stub_dracd.ttl)
+		t = stub_dracd.ttl;
 
 	return t > stub_dracd.max_ttl ? stub_dracd.max_ttl : t;
 }

@@ -117,7 +117,7 @@ do_add(struct dracd *d, SVCXPRT *xprt, unsigned limit,
 	drac3_entry_res res = { DRAC3_INVALID, 0 };
 	struct drac_addr client;
 	int64_t expires;
-	int wait;
+	int wait = 0;
 
 	memset(&args, 0, sizeof(args));
 	if (get_args(xprt, &b) == -1)
@@ -129,10 +129,18 @@ do_add(struct dracd *d, SVCXPRT *xprt, unsigned limit,
 		if (limit != UINT_MAX && args.ttl > d->ttl)
 			args.ttl = 0;
 		res.status = dracd_add(d, notifier, &client, args.ttl,
-		    &expires, &wait);
+		    limit != UINT_MAX && service_can_hold(), &expires, &wait);
 		res.expires = expires;
 	}
 	free_args(xprt, &b);
+	if (wait == WAIT_SETTLE) {
+		uint32_t words[3] = { (uint32_t)res.status,
+		    (uint32_t)((uint64_t)res.expires >> 32),
+		    (uint32_t)res.expires };
+
+		service_hold_settling(xprt, words, 3, DRAC3_SERVER_ERROR);
+		return;
+	}
 	entry_reply(d, xprt, &res);
 }
 

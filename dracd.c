@@ -161,10 +161,64 @@ dracd_permits(struct dracd *d, const struct notifier *notifier,
 	return 0;
 }
 
+/*
+ * Every commit goes through here: a commit also writes the adds queued
+ * for dracd_settle(), so its failure is theirs too.
+ */
+static int
+commit(struct dracd *d)
+{
+	int code = writer_commit(&d->writer);
+
+	if (code != 0 && d->npending > 0 && d->pending_code == 0)
+		d->pending_code = code;
+	return code;
+}
+
+static void
+count_add(struct dracd *d, const struct notifier *notifier,
+    const struct drac_addr *client, int64_t expires, int renewed)
+{
+	char ntext[ADDR_TEXT_MAX + 32], ctext[ADDR_TEXT_MAX];
+
+	if (renewed)
+		d->stats.renewals++;
+	else
+		d->stats.adds++;
+	log_debug("%s %s from %s until %" PRId64, renewed ? "renewed" : "added",
+	    addr_format(client, ctext, sizeof(ctext)),
+	    notifier_format(notifier, ntext, sizeof(ntext)), expires);
+}
+
+int
+dracd_settle(struct dracd *d)
+{
+	int code;
+
+	if (d->npending == 0)
+		return 0;
+	if ((code = commit(d)) == 0)
+		code = d->pending_code;
+	if (code == 0) {
+		for (size_t i = 0; i < d->npending; i++)
+			count_add(d, &d->pending[i].notifier,
+			    &d->pending[i].client, d->pending[i].expires,
+			    d->pending[i].renewed);
+	} else {
+		d->stats.errors += d->npending;
+		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
+			log_warnx("cannot write %zu addresses to %s: %s",
+			    d->npending, d->map_path, db_strerror(code));
+	}
+	d->npending = 0;
+	d->pending_code = 0;
+	return code;
+}
+
 enum drac3_status
 dracd_add(struct dracd *d, const struct notifier *notifier,
-    const struct drac_addr *client, int64_t ttl, int64_t *expires_out,
-    int *wait)
+    const struct drac_addr *client, int64_t ttl, int defer,
+    int64_t *expires_out, int *wait)
 {
 	char ntext[ADDR_TEXT_MAX + 32], ctext[ADDR_TEXT_MAX];
 	const char *why;
@@ -214,34 +268,47 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 			log_warnx("cannot add %s: out of memory", ctext);
 		return DRAC3_SERVER_ERROR;
 	}
+	*expires_out = expires;
 	/* socketmap: without a map (dbfile "-") the table is all there is. */
-	if (d->map_path != NULL)
+	if (d->map_path == NULL) {
+		count_add(d, notifier, client, expires, renewed);
+		return DRAC3_OK;
+	}
+	/* A full batch is written first: this one starts the next. */
+	if (writer_put(&d->writer, client, expires) == -1) {
+		commit(d);
 		writer_put(&d->writer, client, expires);
-	if (d->map_path != NULL && (code = writer_commit(&d->writer)) != 0) {
+	}
+	if (defer && d->npending < PENDING_MAX) {
+		struct pending_add *p = &d->pending[d->npending++];
+
+		p->client = *client;
+		p->notifier = *notifier;
+		p->expires = expires;
+		p->renewed = renewed;
+		*wait = WAIT_SETTLE;
+		return DRAC3_OK;
+	}
+	if ((code = commit(d)) != 0) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
 			log_warnx("cannot write %s to %s: %s", ctext,
 			    d->map_path, db_strerror(code));
+		*expires_out = 0;
 		return DRAC3_SERVER_ERROR;
 	}
-	*wait = d->writer.stale_second != 0;
-	*expires_out = expires;
-	if (renewed)
-		d->stats.renewals++;
-	else
-		d->stats.adds++;
-	log_debug("%s %s from %s until %" PRId64, renewed ? "renewed" : "added",
-	    ctext, ntext, expires);
+	*wait = d->writer.stale_second != 0 ? WAIT_PUBLISH : 0;
+	count_add(d, notifier, client, expires, renewed);
 	return DRAC3_OK;
 }
 
 enum addstat
 dracd_authorize(struct dracd *d, const struct notifier *notifier,
-    const struct drac_addr *client, int *wait)
+    const struct drac_addr *client, int defer, int *wait)
 {
 	int64_t expires;
 
-	switch (dracd_add(d, notifier, client, 0, &expires, wait)) {
+	switch (dracd_add(d, notifier, client, 0, defer, &expires, wait)) {
 	case DRAC3_OK:
 		return ADD_SUCCESS;
 	case DRAC3_DENIED:
@@ -260,8 +327,13 @@ dracd_remove(struct dracd *d, struct table_entry **entries, size_t n)
 	/* socketmap: without a map the table is all there is. */
 	if (d->map_path != NULL) {
 		for (size_t i = 0; i < n; i++)
-			writer_del(&d->writer, &entries[i]->addr);
-		if ((code = writer_commit(&d->writer)) != 0)
+			if (writer_del(&d->writer, &entries[i]->addr) == -1) {
+				/* Full of queued adds: write those first. */
+				if ((code = commit(d)) != 0)
+					return code;
+				writer_del(&d->writer, &entries[i]->addr);
+			}
+		if ((code = commit(d)) != 0)
 			return code;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -12,6 +12,20 @@
 #include "table.h"
 #include "writer.h"
 
+/*
+ * An add from a datagram, in the map writer's batch but not yet written:
+ * the adds of one round of requests are written in one commit, and their
+ * replies wait for it (dracd_settle).
+ */
+#define PENDING_MAX	256
+
+struct pending_add {
+	struct drac_addr	 client;
+	struct notifier		 notifier;
+	int64_t			 expires;
+	int			 renewed;
+};
+
 struct dracd {
 	struct table		 table;
 	struct writer		 writer;
@@ -28,6 +42,9 @@ struct dracd {
 	} stats;
 	struct log_limit	 limit_denied, limit_refused, limit_errors,
 				 limit_full;
+	struct pending_add	 pending[PENDING_MAX];
+	size_t			 npending;
+	int			 pending_code;	/* a commit that failed */
 };
 
 /* Clocks: expiry runs on monotonic time, the map holds wall-clock time. */
@@ -37,15 +54,21 @@ int64_t	clock_wall_ms(void);
 /*
  * The one thing dracd does: record client on behalf of notifier, for ttl
  * seconds (0: the default; capped by max_ttl; an add never shortens a
- * live entry).  *expires is the entry's end.  *wait says the reply must
- * be held until dracd_publish() (see writer.h).
+ * live entry).  *expires is the entry's end.  *wait is WAIT_PUBLISH when
+ * the reply must be held until dracd_publish() (see writer.h), and
+ * WAIT_SETTLE when, with defer, the add is only queued for the map: the
+ * reply waits for dracd_settle(), which may still turn it into a failure.
  */
+#define WAIT_PUBLISH	1
+#define WAIT_SETTLE	2
 enum drac3_status dracd_add(struct dracd *, const struct notifier *,
-	    const struct drac_addr *client, int64_t ttl, int64_t *expires,
-	    int *wait);
+	    const struct drac_addr *client, int64_t ttl, int defer,
+	    int64_t *expires, int *wait);
 /* The same in the terms of protocol versions 1 and 2. */
 enum addstat dracd_authorize(struct dracd *, const struct notifier *,
-	    const struct drac_addr *client, int *wait);
+	    const struct drac_addr *client, int defer, int *wait);
+/* Writes the queued adds: 0, or the map error that failed them all. */
+int	dracd_settle(struct dracd *);
 /* May notifier use the protocol at all?  Logs a denial (rate-limited). */
 int	dracd_permits(struct dracd *, const struct notifier *,
 	    const char *what, const struct drac_addr *);
@@ -69,6 +92,14 @@ void	dracd_publish_now(struct dracd *);
  * cannot be held (the caller then publishes and replies at once).
  */
 int	service_hold_reply(SVCXPRT *, const uint32_t *words, int nwords);
+/* Can another reply be held?  A deferred add needs its reply held. */
+int	service_can_hold(void);
+/*
+ * Holds the reply of a deferred add; if dracd_settle() fails, the first
+ * word becomes failure and the others zero.
+ */
+int	service_hold_settling(SVCXPRT *, const uint32_t *words, int nwords,
+	    uint32_t failure);
 
 /* service.c: the RPC side of the loop; local_path: the UNIX socket. */
 int	service_start(struct dracd *, const char *local_path, char *err,

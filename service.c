@@ -57,6 +57,8 @@ struct transport {
 struct held_reply {
 	int			fd;
 	uint32_t		xid;
+	int			settling;	/* waits for dracd_settle */
+	uint32_t		failure;	/* its first word if that fails */
 	int			nwords;
 	uint32_t		words[HELD_WORDS];	/* network order */
 	socklen_t		tolen;
@@ -201,6 +203,7 @@ service_hold_reply(SVCXPRT *xprt, const uint32_t *words, int nwords)
 	h->fd = xprt->xp_fd;
 	h->xid = *__rpcb_get_dg_xidp(xprt);
 	h->nwords = nwords;
+	h->settling = 0;
 	for (int i = 0; i < nwords; i++)
 		h->words[i] = htonl(words[i]);
 	h->tolen = xprt->xp_rtaddr.len;
@@ -208,22 +211,73 @@ service_hold_reply(SVCXPRT *xprt, const uint32_t *words, int nwords)
 	return 0;
 }
 
+int
+service_can_hold(void)
+{
+	return service.nheld < MAX_HELD;
+}
+
+/* Held for dracd_settle: service_can_hold() said there is room. */
+int
+service_hold_settling(SVCXPRT *xprt, const uint32_t *words, int nwords,
+    uint32_t failure)
+{
+	if (service_hold_reply(xprt, words, nwords) == -1)
+		return -1;
+	service.held[service.nheld - 1].settling = 1;
+	service.held[service.nheld - 1].failure = htonl(failure);
+	return 0;
+}
+
+/* Replies to adds still being written stay held. */
 void
 service_release_replies(void)
 {
+	size_t kept = 0;
+
 	for (size_t i = 0; i < service.nheld; i++) {
 		struct held_reply *h = &service.held[i];
 		/* xid, REPLY, MSG_ACCEPTED, AUTH_NONE verifier, SUCCESS */
 		uint32_t reply[6 + HELD_WORDS] = { htonl(h->xid), htonl(1),
 		    0, 0, 0, 0 };
 
+		if (h->settling) {
+			service.held[kept++] = *h;
+			continue;
+		}
 		memcpy(reply + 6, h->words, (size_t)h->nwords * 4);
 		if (sendto(h->fd, reply, (size_t)(6 + h->nwords) * 4,
 		    MSG_DONTWAIT,
 		    (struct sockaddr *)&h->to, h->tolen) == -1)
 			log_warn("could not send a held reply");
 	}
-	service.nheld = 0;
+	service.nheld = kept;
+}
+
+/*
+ * The adds of this round are queued in the writer's batch: write them,
+ * fail their replies if that failed, and send the replies unless the
+ * map must first visibly change (dracd_publish).
+ */
+static void
+settle(void)
+{
+	int failed = dracd_settle(service.dracd) != 0;
+
+	for (size_t i = 0; i < service.nheld; i++) {
+		struct held_reply *h = &service.held[i];
+
+		if (!h->settling)
+			continue;
+		h->settling = 0;
+		if (failed) {
+			h->words[0] = h->failure;
+			for (int k = 1; k < h->nwords; k++)
+				h->words[k] = 0;
+		}
+	}
+	if (service.dracd->writer.stale_second == 0)
+		service_release_replies();
 }
 
 static void
@@ -285,7 +339,14 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 		svcerr_systemerr(xprt);
 		return;
 	}
-	result = dracd_authorize(service.dracd, &notifier, &client, &wait);
+	/* From a datagram: written with the others of this round. */
+	result = dracd_authorize(service.dracd, &notifier, &client,
+	    limit != UINT_MAX && service_can_hold(), &wait);
+	if (wait == WAIT_SETTLE) {
+		service_hold_settling(xprt, (uint32_t[]){ result }, 1,
+		    ADD_SYSERR);
+		return;
+	}
 	if (wait && service_hold_reply(xprt, (uint32_t[]){ result }, 1) == 0)
 		return;
 	if (wait)
@@ -632,4 +693,5 @@ service_dispatch(struct pollfd *fds, int nready)
 			svc_getreq_common(service.dgram[i].fd);
 		}
 	}
+	settle();
 }

@@ -294,10 +294,19 @@ check_decoded(const char *who)
 		    cur.call->proc, cur.call->xid);
 }
 
+/* Never defers: the real batching is dracd.c's, not service.c's. */
+int
+dracd_settle(struct dracd *d)
+{
+	(void)d;
+	return 0;
+}
+
 enum addstat
 dracd_authorize(struct dracd *d, const struct notifier *notifier,
-    const struct drac_addr *client, int *wait)
+    const struct drac_addr *client, int defer, int *wait)
 {
+	(void)defer;
 	check_notifier(d, notifier);
 	if (client->family != AF_INET && client->family != AF_INET6)
 		oracle_failed("client address of no family");
@@ -317,6 +326,9 @@ dracd_authorize(struct dracd *d, const struct notifier *notifier,
 		    addr_format(client, text, sizeof(text)), (int)cur.result,
 		    cur.wait ? " (held)" : "");
 	}
+	/* As in dracd.c: a held reply means the map is stale. */
+	if (cur.wait)
+		stub_dracd.writer.stale_second = clock_wall_ms() / 1000;
 	*wait = cur.wait;
 	return cur.result;
 }
@@ -356,13 +368,14 @@ static int cur_transport;
 /* dracd.c's, with the stub writer. */
 enum drac3_status
 dracd_add(struct dracd *d, const struct notifier *notifier,
-    const struct drac_addr *client, int64_t ttl, int64_t *expires_out,
-    int *wait)
+    const struct drac_addr *client, int64_t ttl, int defer,
+    int64_t *expires_out, int *wait)
 {
 	int64_t wall_ms = clock_wall_ms(), expires, deadline;
 	struct table_entry *e;
 	int renewed;
 
+	(void)defer;
 	check_notifier(d, notifier);
 	check_decoded("dracd_add");
 	if (client->family != AF_INET && client->family != AF_INET6)

@@ -17,4 +17,10 @@
 CLIENT	*drac_client_create(const char *server, unsigned long vers,
 	    int stream, int timeout_ms, char **errmsg);
 
+/*
+ * An IPv4 or IPv6 address in text (IPv4-mapped IPv6 counts as IPv4) into
+ * bytes, network order: returns 4 or 16, or 0 for anything else.
+ */
+int	drac_parse_address(const char *text, unsigned char bytes[16]);
+
 #endif

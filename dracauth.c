@@ -280,25 +280,37 @@ dracauth_str(const char *server, const char *address, int timeout_ms,
     char **errmsg)
 {
 	unsigned char bytes[16];
-	static const unsigned char v4mapped[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-	};
 	unsigned long v4;
-
 	uint32_t net;
 
-	if (address != NULL && inet_pton(AF_INET, address, &net) == 1) {
+	switch (drac_parse_address(address, bytes)) {
+	case 4:
+		memcpy(&net, bytes, 4);
 		v4 = net;
 		return auth_once(server, DRACVERS, &v4, timeout_ms, errmsg);
-	}
-	if (address == NULL || inet_pton(AF_INET6, address, bytes) != 1) {
+	case 16:
+		return auth_once(server, DRACVERS6, bytes, timeout_ms, errmsg);
+	default:
 		set_msg(errmsg, "Not an IPv4 or IPv6 address");
 		return DRAC_ERR_ADDRESS;
 	}
-	if (memcmp(bytes, v4mapped, sizeof(v4mapped)) == 0) {
-		memcpy(&net, bytes + 12, 4);
-		v4 = net;
-		return auth_once(server, DRACVERS, &v4, timeout_ms, errmsg);
-	}
-	return auth_once(server, DRACVERS6, bytes, timeout_ms, errmsg);
+}
+
+int
+drac_parse_address(const char *text, unsigned char bytes[16])
+{
+	static const unsigned char v4mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	if (text == NULL)
+		return 0;
+	if (inet_pton(AF_INET, text, bytes) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, text, bytes) != 1)
+		return 0;
+	if (memcmp(bytes, v4mapped, sizeof(v4mapped)) != 0)
+		return 16;
+	memmove(bytes, bytes + 12, 4);
+	return 4;
 }

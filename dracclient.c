@@ -214,24 +214,11 @@ static int
 parse_address(struct drac_client *c, const char *text, uint8_t *bytes,
     drac3_addr *wire)
 {
-	static const uint8_t v4mapped[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-	};
-
 	wire->drac3_addr_val = (char *)bytes;
-	if (text != NULL && inet_pton(AF_INET, text, bytes) == 1) {
-		wire->drac3_addr_len = 4;
-		return 0;
-	}
-	if (text != NULL && inet_pton(AF_INET6, text, bytes) == 1) {
-		if (memcmp(bytes, v4mapped, sizeof(v4mapped)) == 0) {
-			memmove(bytes, bytes + 12, 4);
-			wire->drac3_addr_len = 4;
-		} else
-			wire->drac3_addr_len = 16;
-		return 0;
-	}
-	return fail(c, DRAC_E_ADDRESS, "not an IPv4 or IPv6 address");
+	if ((wire->drac3_addr_len = (u_int)drac_parse_address(text, bytes)) ==
+	    0)
+		return fail(c, DRAC_E_ADDRESS, "not an IPv4 or IPv6 address");
+	return 0;
 }
 
 int

@@ -400,33 +400,37 @@ do_flush(struct dracd *d, SVCXPRT *xprt, unsigned limit,
  * connection (TCP, whose handshake proves the address, or the local
  * socket); over UDP they fail with AUTH_TOOWEAK.
  */
-static int
-needs_connection(struct dracd *d, SVCXPRT *xprt, unsigned limit,
-    const struct notifier *notifier, const char *what)
+static const char *
+connection_only(rpcproc_t proc)
 {
-	char ntext[ADDR_TEXT_MAX + 32];
-
-	if (limit == UINT_MAX)
-		return 0;
-	d->stats.denied++;
-	if (log_limit_allow(&d->limit_denied, clock_mono_ms()))
-		log_warnx("denied: %s over UDP from %s: only over TCP or the "
-		    "local socket", what, notifier_format(notifier, ntext,
-		    sizeof(ntext)));
-	svcerr_weakauth(xprt);
-	return -1;
+	switch (proc) {
+	case DRAC3_DEL:
+		return "revoke";
+	case DRAC3_LIST:
+		return "list";
+	case DRAC3_FLUSH:
+		return "flush";
+	default:
+		return NULL;
+	}
 }
 
 void
 admin_dispatch(struct dracd *d, struct svc_req *rq, SVCXPRT *xprt,
     unsigned limit, const struct notifier *notifier)
 {
-	if ((rq->rq_proc == DRAC3_DEL && needs_connection(d, xprt, limit,
-	    notifier, "revoke")) || (rq->rq_proc == DRAC3_LIST &&
-	    needs_connection(d, xprt, limit, notifier, "list")) ||
-	    (rq->rq_proc == DRAC3_FLUSH && needs_connection(d, xprt, limit,
-	    notifier, "flush")))
+	const char *what = connection_only(rq->rq_proc);
+	char ntext[ADDR_TEXT_MAX + 32];
+
+	if (what != NULL && limit != UINT_MAX) {
+		d->stats.denied++;
+		if (log_limit_allow(&d->limit_denied, clock_mono_ms()))
+			log_warnx("denied: %s over UDP from %s: only over TCP "
+			    "or the local socket", what, notifier_format(notifier,
+			    ntext, sizeof(ntext)));
+		svcerr_weakauth(xprt);
 		return;
+	}
 	switch (rq->rq_proc) {
 	case DRAC3_ADD:
 		do_add(d, xprt, limit, notifier);

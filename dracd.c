@@ -58,24 +58,6 @@ usage(void)
 	exit(64);
 }
 
-int64_t
-clock_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-clock_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Minutes by default, as rpc.dracd; "90s", "30m", "2h" also accepted. */
 static int64_t
 parse_expire(const char *text)

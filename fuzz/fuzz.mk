@@ -39,7 +39,8 @@ FUZZ_OPTS_escape = -max_len=1024
 FUZZ_OPTS_socketmap = -max_len=4096
 
 FUZZ_OBJ_svc    = fuzz/obj/service.o fuzz/obj/admin.o fuzz/obj/table.o \
-	fuzz/obj/allow.o fuzz/obj/addr.o fuzz/obj/drac_prot_xdr.o
+	fuzz/obj/allow.o fuzz/obj/addr.o fuzz/obj/clock.o \
+	fuzz/obj/drac_prot_xdr.o
 FUZZ_OBJ_allow  = fuzz/obj/allow.o fuzz/obj/addr.o
 FUZZ_OBJ_addr   = fuzz/obj/mapdb.o fuzz/obj/addr.o fuzz/obj/log.o
 FUZZ_OBJ_escape = fuzz/obj/log.o

@@ -202,24 +202,6 @@ oracle_failed(const char *what)
 
 /* ---- stubs for what service.c and admin.c need from dracd ---- */
 
-int64_t
-clock_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-clock_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 vsay(const char *fmt, va_list ap)
 {

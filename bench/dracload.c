@@ -123,21 +123,24 @@ die(const char *fmt, ...)
 }
 
 static int64_t
-now_ns(void)
+clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static int64_t
 wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ns(CLOCK_REALTIME) / 1000000;
 }
 
 static uint64_t
@@ -524,15 +527,6 @@ cpu_ns(int pid)
 	return ok ? ns : -1;
 }
 
-static int64_t
-self_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* One line per call: the wall-clock ms it began, its latency in us. */
 static void
 write_samples(const struct worker *ws)
@@ -580,7 +574,7 @@ run_load(void)
 	pthread_barrier_wait(&cfg.ready);
 	for (int i = 0; i < cfg.npids; i++)
 		cpu0[i] = cpu_ns(cfg.pids[i]);
-	self0 = self_cpu_ns();
+	self0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	start = now_ns();
 	cfg.deadline_ns = start + (int64_t)(cfg.secs * 1e9);
 	pthread_barrier_wait(&cfg.go);
@@ -602,7 +596,7 @@ run_load(void)
 		    -1.0 : (c - cpu0[i]) / 1e3 / (double)total);
 	}
 	if (cfg.npids)
-		printf(" cpuself=%.2f", total ? (self_cpu_ns() - self0) / 1e3 /
+		printf(" cpuself=%.2f", total ? (clock_ns(CLOCK_PROCESS_CPUTIME_ID) - self0) / 1e3 /
 		    (double)total : -1.0);
 	if (cfg.samples != NULL)
 		write_samples(ws);

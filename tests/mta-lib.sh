@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# tests/mta-lib.sh: shared by t-postfix.sh and t-sendmail.sh; source it
+# tests/mta-lib.sh: shared by the MTA tests (t-postfix.sh, t-sendmail.sh,
+# t-socketmap.sh, t-dovecot.sh); source it
 # after enter_namespace (bash).  The MTA under test listens on
 # 127.0.0.1:$PORT and [::1]:$PORT inside the test's network namespace;
 # clients are loopback addresses (127.0.0.0/8 is all local on Linux) and
@@ -107,4 +108,109 @@ relay_lifecycle() {
 	    expect_relay accepted "$server" "$client"
 	check "$client via $server: relays until its expiry, refused within 2 s after" \
 	    expect_expiry "$server" "$client" "$key"
+}
+
+# Sendmail test instances (t-sendmail, t-socketmap): Debian's sendmail
+# unpacked by tests/mta-setup.sh.  Its own files go to the test's private
+# /run (a tmpfs, mode 755): sendmail refuses or warns about files below a
+# world-writable directory, and $T may be below /tmp (DRAC_TEST_TMP).
+SMROOT=${DRAC_SENDMAIL_ROOT:-/var/cache/drac-test/sendmail}
+SMBIN=$SMROOT/usr/libexec/sendmail/sendmail
+SMCF=$SMROOT/usr/share/sendmail/cf
+SMD=/run/drac-sendmail
+
+# sendmail_mc NAME FEATURE-LINES [CLASSIC-RULES]: builds $SMD/NAME.cf from
+# a test .mc: queue-only, a smart host on a closed port, listening on
+# 127.0.0.1:$PORT and [::1]:$PORT, with the drac lines given.
+sendmail_mc() {
+	local name=$1 feature=$2 classic=${3:-}
+	cat >"$SMD/$name.mc" <<EOF
+divert(-1)dnl
+include(\`$SMCF/m4/cf.m4')dnl
+include(\`$SMCF/debian/autoconf.m4')dnl
+divert(0)dnl
+VERSIONID(\`drac test instance: $name')dnl
+OSTYPE(\`debian')dnl
+define(\`confDOMAIN_NAME', \`drac-test.invalid')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+dnl the map may be below a world-writable /tmp (DRAC_TEST_TMP)
+define(\`confDONT_BLAME_SENDMAIL', \`MapInUnsafeDirPath')dnl
+define(\`confSERVICE_SWITCH_FILE', \`$SMD/service.switch')dnl
+define(\`confBIND_OPTS', \`-DNSRCH -DEFNAMES')dnl
+define(\`QUEUE_DIR', \`$SMD/mqueue')dnl
+define(\`confPID_FILE', \`$SMD/sendmail.pid')dnl
+define(\`STATUS_FILE', \`$SMD/sendmail.st')dnl
+undefine(\`confHOST_STATUS_DIRECTORY')dnl
+define(\`confDEAD_LETTER_DROP', \`$SMD/dead.letter')dnl
+define(\`ALIAS_FILE', \`$SMD/aliases')dnl
+define(\`confCR_FILE', \`-o $SMD/relay-domains')dnl
+define(\`confCW_FILE', \`-o $SMD/local-host-names')dnl
+define(\`confCT_FILE', \`-o $SMD/trusted-users')dnl
+define(\`confDELIVERY_MODE', \`queueonly')dnl
+define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
+define(\`ESMTP_MAILER_ARGS', \`TCP \$h 9')dnl
+define(\`SMTP_MAILER_ARGS', \`TCP \$h 9')dnl
+define(\`RELAY_MAILER_ARGS', \`TCP \$h 9')dnl
+FEATURE(\`no_default_msa')dnl
+FEATURE(\`nocanonify')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+$feature
+DAEMON_OPTIONS(\`Family=inet, Name=MTA-v4, Port=$PORT, Addr=127.0.0.1')dnl
+DAEMON_OPTIONS(\`Family=inet6, Name=MTA-v6, Port=$PORT, Addr=::1')dnl
+MAILER(\`local')dnl
+MAILER(\`smtp')dnl
+$classic
+EOF
+	# m4 reports the errors of sendmail's cf macros on stderr
+	if ! m4 "$SMD/$name.mc" >"$SMD/$name.cf" 2>"$SMD/$name.m4err" ||
+	    [ -s "$SMD/$name.m4err" ]; then
+		cat "$SMD/$name.m4err"
+		return 1
+	fi
+}
+
+SMPID=
+start_sendmail() {
+	"$SMBIN" -C "$SMD/$1.cf" -bi >"$SMD/newaliases.out" 2>&1 || {
+		cat "$SMD/newaliases.out"
+		return 1
+	}
+	"$SMBIN" -C "$SMD/$1.cf" -bD >>"$SMD/daemon.out" 2>&1 &
+	SMPID=$!
+	PIDS+=("$SMPID")
+	wait_for "sendmail" "(exec 3<>/dev/tcp/127.0.0.1/$PORT)" &&
+	    wait_for "sendmail on ::1" "(exec 3<>/dev/tcp/::1/$PORT)"
+}
+
+stop_sendmail() {
+	kill -TERM "$SMPID" 2>/dev/null
+	wait "$SMPID"
+	SMPID=
+}
+
+# postfix_base_config: a private Postfix configured in $PFC, queue and
+# data under $PF, logging to $PF/maillog, loopback only, relaying nowhere
+# (mail for other domains would be deferred to a closed port), smtpd
+# unchrooted unless a service says otherwise.  The caller appends its
+# drac lines to main.cf and adds its smtpd services.
+postfix_base_config() {
+	local P=(postconf -c "$PFC")
+	mkdir -p "$PFC" "$PF/spool" "$PF/data" || return 1
+	chown postfix:postfix "$PF/data"
+	: >"$PFC/main.cf"
+	cp /etc/postfix/master.cf "$PFC/master.cf" || return 1
+	# shellcheck disable=SC2016
+	"${P[@]}" -e compatibility_level=3.6 \
+	    "queue_directory=$PF/spool" "data_directory=$PF/data" \
+	    mail_owner=postfix setgid_group=postdrop \
+	    myhostname=drac-test.invalid mydomain=invalid \
+	    'myorigin=$myhostname' 'mydestination=$myhostname, localhost' \
+	    inet_interfaces=loopback-only inet_protocols=all \
+	    mynetworks=127.0.0.1/32 relay_domains= \
+	    smtpd_peername_lookup=no smtp_dns_support_level=disabled \
+	    'relayhost=[127.0.0.1]:9' defer_transports=smtp \
+	    alias_maps= alias_database= biff=no \
+	    "maillog_file_prefixes=$PF" "maillog_file=$PF/maillog" || return 1
+	"${P[@]}" -M# smtp/inet
+	"${P[@]}" -F '*/*/chroot=n'
 }

@@ -22,27 +22,10 @@ TTL=3
 
 postfix_config() {
 	local P=(postconf -c "$PFC")
-	mkdir -p "$PFC" "$PF/spool" "$PF/data" || return 1
-	chown postfix:postfix "$PF/data"
-	: >"$PFC/main.cf"
-	cp /etc/postfix/master.cf "$PFC/master.cf" || return 1
-	# shellcheck disable=SC2016
-	"${P[@]}" -e compatibility_level=3.6 \
-	    "queue_directory=$PF/spool" "data_directory=$PF/data" \
-	    mail_owner=postfix setgid_group=postdrop \
-	    myhostname=drac-test.invalid mydomain=invalid \
-	    'myorigin=$myhostname' 'mydestination=$myhostname, localhost' \
-	    inet_interfaces=loopback-only inet_protocols=all \
-	    mynetworks=127.0.0.1/32 relay_domains= \
-	    smtpd_peername_lookup=no smtp_dns_support_level=disabled \
-	    'relayhost=[127.0.0.1]:9' defer_transports=smtp \
-	    alias_maps= alias_database= biff=no \
-	    "maillog_file_prefixes=$PF" "maillog_file=$PF/maillog" || return 1
+	postfix_base_config || return 1
 	# The administrator's file, as documented, with the test's map.
 	sed "s|/etc/mail/dracd|$T/dracd|g" "$TOP/contrib/postfix/main.cf" \
 	    >>"$PFC/main.cf" || return 1
-	"${P[@]}" -M# smtp/inet
-	"${P[@]}" -F '*/*/chroot=n' || return 1
 	# smtpd chrooted into the queue directory, as Debian ships it
 	"${P[@]}" -M "127.0.0.1:$PORT/inet=127.0.0.1:$PORT inet n - y - - smtpd" \
 	    "[::1]:$PORT/inet=[::1]:$PORT inet n - y - - smtpd" || return 1

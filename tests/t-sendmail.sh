@@ -16,13 +16,6 @@ enter_namespace "$@"
 # shellcheck source=tests/mta-lib.sh
 source "$TOP/tests/mta-lib.sh"
 
-SMROOT=${DRAC_SENDMAIL_ROOT:-/var/cache/drac-test/sendmail}
-SMBIN=$SMROOT/usr/libexec/sendmail/sendmail
-SMCF=$SMROOT/usr/share/sendmail/cf
-# sendmail's own files go to the test's private /run (a tmpfs, mode 755):
-# sendmail refuses or warns about files below a world-writable directory,
-# and $T may be below /tmp (DRAC_TEST_TMP).  Copied to $T at the end.
-SMD=/run/drac-sendmail
 TTL=3
 
 # sendmail_cf NAME: builds $SMD/NAME.cf from a test .mc and the contrib
@@ -36,68 +29,7 @@ sendmail_cf() {
 	drac) feature=$contrib ;;
 	drac-classic) classic=$contrib ;;
 	esac
-	cat >"$SMD/$name.mc" <<EOF
-divert(-1)dnl
-include(\`$SMCF/m4/cf.m4')dnl
-include(\`$SMCF/debian/autoconf.m4')dnl
-divert(0)dnl
-VERSIONID(\`drac test instance: $name')dnl
-OSTYPE(\`debian')dnl
-define(\`confDOMAIN_NAME', \`drac-test.invalid')dnl
-define(\`confDONT_PROBE_INTERFACES', \`True')dnl
-dnl the map may be below a world-writable /tmp (DRAC_TEST_TMP)
-define(\`confDONT_BLAME_SENDMAIL', \`MapInUnsafeDirPath')dnl
-define(\`confSERVICE_SWITCH_FILE', \`$SMD/service.switch')dnl
-define(\`confBIND_OPTS', \`-DNSRCH -DEFNAMES')dnl
-define(\`QUEUE_DIR', \`$SMD/mqueue')dnl
-define(\`confPID_FILE', \`$SMD/sendmail.pid')dnl
-define(\`STATUS_FILE', \`$SMD/sendmail.st')dnl
-undefine(\`confHOST_STATUS_DIRECTORY')dnl
-define(\`confDEAD_LETTER_DROP', \`$SMD/dead.letter')dnl
-define(\`ALIAS_FILE', \`$SMD/aliases')dnl
-define(\`confCR_FILE', \`-o $SMD/relay-domains')dnl
-define(\`confCW_FILE', \`-o $SMD/local-host-names')dnl
-define(\`confCT_FILE', \`-o $SMD/trusted-users')dnl
-define(\`confDELIVERY_MODE', \`queueonly')dnl
-define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
-define(\`ESMTP_MAILER_ARGS', \`TCP \$h 9')dnl
-define(\`SMTP_MAILER_ARGS', \`TCP \$h 9')dnl
-define(\`RELAY_MAILER_ARGS', \`TCP \$h 9')dnl
-FEATURE(\`no_default_msa')dnl
-FEATURE(\`nocanonify')dnl
-FEATURE(\`accept_unresolvable_domains')dnl
-$feature
-DAEMON_OPTIONS(\`Family=inet, Name=MTA-v4, Port=$PORT, Addr=127.0.0.1')dnl
-DAEMON_OPTIONS(\`Family=inet6, Name=MTA-v6, Port=$PORT, Addr=::1')dnl
-MAILER(\`local')dnl
-MAILER(\`smtp')dnl
-$classic
-EOF
-	# m4 reports the errors of sendmail's cf macros on stderr
-	if ! m4 "$SMD/$name.mc" >"$SMD/$name.cf" 2>"$SMD/$name.m4err" ||
-	    [ -s "$SMD/$name.m4err" ]; then
-		cat "$SMD/$name.m4err"
-		return 1
-	fi
-}
-
-SMPID=
-start_sendmail() {
-	"$SMBIN" -C "$SMD/$1.cf" -bi >"$SMD/newaliases.out" 2>&1 || {
-		cat "$SMD/newaliases.out"
-		return 1
-	}
-	"$SMBIN" -C "$SMD/$1.cf" -bD >>"$SMD/daemon.out" 2>&1 &
-	SMPID=$!
-	PIDS+=("$SMPID")
-	wait_for "sendmail" "(exec 3<>/dev/tcp/127.0.0.1/$PORT)" &&
-	    wait_for "sendmail on ::1" "(exec 3<>/dev/tcp/::1/$PORT)"
-}
-
-stop_sendmail() {
-	kill -TERM "$SMPID" 2>/dev/null
-	wait "$SMPID"
-	SMPID=
+	sendmail_mc "$name" "$feature" "$classic"
 }
 
 mta_net_setup || exit 1

@@ -234,29 +234,13 @@ PF=$T/postfix
 PFC=$PF/etc
 postfix_config() {
 	local P=(postconf -c "$PFC") inet_rule unix_rule
-	mkdir -p "$PFC" "$PF/spool/private" "$PF/data" || return 1
-	chown postfix:postfix "$PF/data"
+	postfix_base_config || return 1
 	# Postfix's own directory, as Postfix makes it; dracd (root) adds
 	# its socket there.
+	mkdir -p "$PF/spool/private" || return 1
 	chown postfix "$PF/spool/private" && chmod 700 "$PF/spool/private"
-	: >"$PFC/main.cf"
-	cp /etc/postfix/master.cf "$PFC/master.cf" || return 1
-	# shellcheck disable=SC2016
-	"${P[@]}" -e compatibility_level=3.6 \
-	    "queue_directory=$PF/spool" "data_directory=$PF/data" \
-	    mail_owner=postfix setgid_group=postdrop \
-	    myhostname=drac-test.invalid mydomain=invalid \
-	    'myorigin=$myhostname' 'mydestination=$myhostname, localhost' \
-	    inet_interfaces=loopback-only inet_protocols=all \
-	    mynetworks=127.0.0.1/32 relay_domains= \
-	    smtpd_peername_lookup=no smtp_dns_support_level=disabled \
-	    'relayhost=[127.0.0.1]:9' defer_transports=smtp \
-	    alias_maps= alias_database= biff=no \
-	    "maillog_file_prefixes=$PF" "maillog_file=$PF/maillog" || return 1
 	# The administrator's file, as shipped: private/dracd in the spool.
 	cat "$TOP/contrib/postfix/main-socketmap.cf" >>"$PFC/main.cf" || return 1
-	"${P[@]}" -M# smtp/inet
-	"${P[@]}" -F '*/*/chroot=n' || return 1
 	unix_rule="permit_mynetworks,check_client_access,socketmap:unix:$SOCK:drac,reject_unauth_destination"
 	inet_rule="permit_mynetworks,check_client_access,socketmap:$V4:drac,reject_unauth_destination"
 	# 2525: chrooted smtpd, the contrib file (private/dracd)
@@ -312,76 +296,7 @@ else
 fi
 
 echo "== sendmail"
-SMROOT=${DRAC_SENDMAIL_ROOT:-/var/cache/drac-test/sendmail}
-SMBIN=$SMROOT/usr/libexec/sendmail/sendmail
-SMCF=$SMROOT/usr/share/sendmail/cf
-SMD=/run/drac-sendmail
 
-# sendmail_cf NAME FEATURE-LINE [CLASSIC-RULES]: $SMD/NAME.cf, as
-# t-sendmail.sh builds its.
-sendmail_cf() {
-	local name=$1 feature=$2 classic=${3:-}
-	cat >"$SMD/$name.mc" <<EOF
-divert(-1)dnl
-include(\`$SMCF/m4/cf.m4')dnl
-include(\`$SMCF/debian/autoconf.m4')dnl
-divert(0)dnl
-VERSIONID(\`drac test instance: $name')dnl
-OSTYPE(\`debian')dnl
-define(\`confDOMAIN_NAME', \`drac-test.invalid')dnl
-define(\`confDONT_PROBE_INTERFACES', \`True')dnl
-define(\`confDONT_BLAME_SENDMAIL', \`MapInUnsafeDirPath')dnl
-define(\`confSERVICE_SWITCH_FILE', \`$SMD/service.switch')dnl
-define(\`confBIND_OPTS', \`-DNSRCH -DEFNAMES')dnl
-define(\`QUEUE_DIR', \`$SMD/mqueue')dnl
-define(\`confPID_FILE', \`$SMD/sendmail.pid')dnl
-define(\`STATUS_FILE', \`$SMD/sendmail.st')dnl
-undefine(\`confHOST_STATUS_DIRECTORY')dnl
-define(\`confDEAD_LETTER_DROP', \`$SMD/dead.letter')dnl
-define(\`ALIAS_FILE', \`$SMD/aliases')dnl
-define(\`confCR_FILE', \`-o $SMD/relay-domains')dnl
-define(\`confCW_FILE', \`-o $SMD/local-host-names')dnl
-define(\`confCT_FILE', \`-o $SMD/trusted-users')dnl
-define(\`confDELIVERY_MODE', \`queueonly')dnl
-define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
-define(\`ESMTP_MAILER_ARGS', \`TCP \$h 9')dnl
-define(\`SMTP_MAILER_ARGS', \`TCP \$h 9')dnl
-define(\`RELAY_MAILER_ARGS', \`TCP \$h 9')dnl
-FEATURE(\`no_default_msa')dnl
-FEATURE(\`nocanonify')dnl
-FEATURE(\`accept_unresolvable_domains')dnl
-$feature
-DAEMON_OPTIONS(\`Family=inet, Name=MTA-v4, Port=$PORT, Addr=127.0.0.1')dnl
-DAEMON_OPTIONS(\`Family=inet6, Name=MTA-v6, Port=$PORT, Addr=::1')dnl
-MAILER(\`local')dnl
-MAILER(\`smtp')dnl
-$classic
-EOF
-	if ! m4 "$SMD/$name.mc" >"$SMD/$name.cf" 2>"$SMD/$name.m4err" ||
-	    [ -s "$SMD/$name.m4err" ]; then
-		cat "$SMD/$name.m4err"
-		return 1
-	fi
-}
-
-SMPID=
-start_sendmail() {
-	"$SMBIN" -C "$SMD/$1.cf" -bi >"$SMD/newaliases.out" 2>&1 || {
-		cat "$SMD/newaliases.out"
-		return 1
-	}
-	"$SMBIN" -C "$SMD/$1.cf" -bD >>"$SMD/daemon.out" 2>&1 &
-	SMPID=$!
-	PIDS+=("$SMPID")
-	wait_for "sendmail" "(exec 3<>/dev/tcp/127.0.0.1/$PORT)" &&
-	    wait_for "sendmail on ::1" "(exec 3<>/dev/tcp/::1/$PORT)"
-}
-
-stop_sendmail() {
-	kill -TERM "$SMPID" 2>/dev/null
-	wait "$SMPID"
-	SMPID=
-}
 
 if [ -x "$SMBIN" ]; then
 	PORT=2528
@@ -397,15 +312,15 @@ if [ -x "$SMBIN" ]; then
 	feature=$(sed "s|/run/dracd.socketmap|$SOCK|" \
 	    "$TOP/contrib/sendmail/drac-socketmap.mc")
 	check "drac-socketmap.cf builds from contrib/sendmail/drac-socketmap.mc" \
-	    sendmail_cf drac-socketmap "$feature"
+	    sendmail_mc drac-socketmap "$feature"
 	check "... and asks dracd's socket" \
 	    test "$(grep '^Kdrac' "$SMD/drac-socketmap.cf")" = "Kdrac socket unix:$SOCK"
 	check "drac-socketmap-inet.cf builds (socket inet:PORT@127.0.0.1)" \
-	    sendmail_cf drac-socketmap-inet "FEATURE(\`drac', \`socket inet:$SMPORT@127.0.0.1')dnl"
+	    sendmail_mc drac-socketmap-inet "FEATURE(\`drac', \`socket inet:$SMPORT@127.0.0.1')dnl"
 	classic=$(sed "s|/run/dracd.socketmap|$SOCK|" \
 	    "$TOP/contrib/sendmail/drac-socketmap-classic.mc")
 	check "drac-socketmap-classic.cf builds from contrib/sendmail/drac-socketmap-classic.mc" \
-	    sendmail_cf drac-socketmap-classic "" "$classic"
+	    sendmail_mc drac-socketmap-classic "" "$classic"
 	check "... and asks dracd's socket, marking failures" \
 	    test "$(grep '^Kdrac' "$SMD/drac-socketmap-classic.cf")" = "Kdrac socket -T<TMPF> unix:$SOCK"
 	i=0

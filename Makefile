@@ -15,7 +15,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(TIRPC_CFLAGS) $(CFLAGS)
 GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-variable \
 	-Wno-cast-function-type $(TIRPC_CFLAGS) $(CFLAGS)
 
-DAEMON_OBJS = dracd.o service.o admin.o table.o mapdb.o writer.o allow.o \
+DAEMON_OBJS = dracd.o service.o admin.o table.o mapdb.o writer.o journal.o allow.o \
 	addr.o log.o clock.o drac_prot_xdr.o $(SOCKETMAP_OBJS)
 SOCKETMAP_OBJS = socketmap.o socketmap_proto.o
 LIB_OBJS    = dracauth.pic.o dracclient.pic.o drac_prot_xdr.pic.o
@@ -50,7 +50,8 @@ drac_prot_xdr.pic.o: drac_prot_xdr.c
 	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
 
 dracd.o service.o admin.o clock.o: dracd.h addr.h allow.h mapdb.h table.h log.h writer.h
-writer.o: writer.h mapdb.h addr.h log.h dracd.h
+writer.o: writer.h journal.h mapdb.h addr.h log.h dracd.h
+journal.o: journal.h
 table.o: table.h addr.h
 mapdb.o: mapdb.h addr.h log.h
 allow.o: allow.h addr.h

@@ -111,6 +111,7 @@ setup_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);	/* the map guardian */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -608,6 +609,9 @@ handle_signals(struct dracd *d)
 			break;
 		case SIGUSR1:
 			log_stats(d);
+			break;
+		case SIGCHLD:
+			writer_check(&d->writer);
 			break;
 		}
 	}

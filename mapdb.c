@@ -579,16 +579,34 @@ map_check(const char *path, const struct map_format *format, char *err,
 	return ret == 0 ? 0 : -1;
 }
 
-void
-map_close(struct map *m)
+static void
+close_map(struct map *m, uint32_t flags)
 {
 	if (m->db != NULL)
-		m->db->close(m->db, 0);
+		m->db->close(m->db, flags);
 	free(m->path);
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
 }
 
+void
+map_close(struct map *m)
+{
+	close_map(m, 0);
+}
+
+void
+map_discard(struct map *m)
+{
+	close_map(m, DB_NOSYNC);
+}
+
+/*
+ * Open file description locks, not process-owned fcntl locks: they
+ * conflict with the fcntl read locks of readers alike, and, like flock
+ * locks, they belong to the open file, which the guardian shares (see
+ * writer.h): they outlive a dracd killed in the middle of a commit.
+ */
 static int
 lock_file(int fd, int exclusive)
 {
@@ -601,14 +619,14 @@ lock_file(int fd, int exclusive)
 		while (flock(fd, LOCK_EX) == -1)
 			if (errno != EINTR)
 				return -1;
-		while (fcntl(fd, F_SETLKW, &fl) == -1)
+		while (fcntl(fd, F_OFD_SETLKW, &fl) == -1)
 			if (errno != EINTR) {
 				flock(fd, LOCK_UN);
 				return -1;
 			}
 		return 0;
 	}
-	fcntl(fd, F_SETLK, &fl);
+	fcntl(fd, F_OFD_SETLK, &fl);
 	flock(fd, LOCK_UN);
 	return 0;
 }
@@ -646,13 +664,24 @@ map_mtime(struct map *m)
 }
 
 int
-map_commit(struct map *m)
+map_sync(struct map *m)
 {
-	int ret;
+	return m->db->sync(m->db, 0);
+}
 
-	ret = m->db->sync(m->db, 0);
+void
+map_end(struct map *m)
+{
 	lock_file(m->fd, 0);
 	m->locked = 0;
+}
+
+int
+map_commit(struct map *m)
+{
+	int ret = map_sync(m);
+
+	map_end(m);
 	return ret;
 }
 

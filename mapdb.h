@@ -43,6 +43,8 @@ int	map_parse_key(const void *, size_t, struct drac_addr *);
 int	map_open(struct map *, const char *, const struct map_format *,
 	    int truncate, char *err, size_t errsize);
 void	map_close(struct map *);
+/* Closes without writing the pages Berkeley DB holds changed. */
+void	map_discard(struct map *);
 /*
  * Checks the map with Berkeley DB's verifier.  A damaged map is salvaged:
  * what can be read is written into a new map that replaces it, and the
@@ -59,9 +61,13 @@ int	map_repair_isolated(const char *, const struct map_format *,
 int	map_check(const char *, const struct map_format *, char *, size_t);
 /*
  * Writers bracket changes with begin/commit: both locks, sync, new mtime.
- * These return 0 or an error code for db_strerror().
+ * map_commit() is map_sync(), which writes the changed pages to the file,
+ * then map_end(), which unlocks.  These return 0 or an error code for
+ * db_strerror().
  */
 int	map_begin(struct map *);
+int	map_sync(struct map *);
+void	map_end(struct map *);
 int	map_commit(struct map *);
 int	map_put(struct map *, const struct drac_addr *, int64_t expires);
 int	map_del(struct map *, const struct drac_addr *);

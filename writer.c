@@ -1,4 +1,4 @@
-/* writer.c: the child that owns the map, and dracd's side of the pipe. */
+/* writer.c: dracd's map writer, and the guardian child that covers it. */
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +16,8 @@
 #include "log.h"
 #include "writer.h"
 
-/* What the writer knows about readers opening the map. */
-struct readers {
-	int		inotify;	/* IN_OPEN on the map, or -1 */
-	int64_t		last_open_ms;	/* when we last saw one */
-	int64_t		last_change_sec; /* second of our last change */
-};
-
 static void
-watch_readers(struct readers *r, const char *path)
+watch_readers(struct map_readers *r, const char *path)
 {
 	r->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	r->last_open_ms = INT64_MIN / 2;
@@ -48,8 +40,19 @@ watch_readers(struct readers *r, const char *path)
  * our lock before its fstat().  The second is the one the kernel stamped,
  * which can lag the real clock by a few milliseconds.
  */
+/* Our own reopening is not a reader's. */
+static void
+forget_own_opens(struct map_readers *r)
+{
+	char events[4096];
+
+	if (r->inotify != -1)
+		while (read(r->inotify, events, sizeof(events)) > 0)
+			;
+}
+
 static int64_t
-note_change(struct readers *r, struct map *m)
+note_change(struct map_readers *r, struct map *m)
 {
 	char events[4096];
 	int64_t now = clock_wall_ms(), sec = map_mtime(m);
@@ -65,30 +68,6 @@ note_change(struct readers *r, struct map *m)
 	return hazard ? sec : 0;
 }
 
-static int
-apply(struct map *m, const struct writer_op *ops, size_t n)
-{
-	int code, rc = 0;
-
-	if ((code = map_begin(m)) != 0)
-		return code;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct drac_addr a;
-
-		memset(&a, 0, sizeof(a));
-		a.family = ops[i].family;
-		memcpy(a.bytes, ops[i].bytes, sizeof(a.bytes));
-		if (ops[i].op == WRITER_PUT)
-			rc = map_put(m, &a, ops[i].expires);
-		else if (ops[i].op == WRITER_DEL)
-			rc = map_del(m, &a);
-		else
-			rc = map_touch(m, ops[i].expires);
-	}
-	code = map_commit(m);
-	return rc != 0 ? rc : code;
-}
-
 /* Berkeley DB's sync writes the pages, then calls this instead. */
 static int
 defer_fsync(int fd)
@@ -97,119 +76,85 @@ defer_fsync(int fd)
 	return 0;
 }
 
-/*
- * With -y N the disk is synced from a thread of the writer: a sync of a
- * large map can take many milliseconds, and batches (replies to adds)
- * should not queue behind it.  A batch reaches the disk at most N ms
- * after it reached the file, plus the length of a sync in progress.
- */
-struct syncer {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 wake;		/* dirty, or stop */
-	int		 fd;
-	const char	*path;
-	int		 sync_ms;
-	int64_t		 dirty_since;	/* monotonic ms; -1: all synced */
-	int		 stop;
-	pthread_t	 thread;
-};
-
-static void
-flush_to_disk(int fd, const char *path)
-{
-	if (fdatasync(fd) == -1)
-		log_warn("writer: fdatasync %s", path);
-}
-
-static void *
-syncer_main(void *arg)
-{
-	struct syncer *s = arg;
-
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		int64_t due;
-
-		while (s->dirty_since < 0 && !s->stop)
-			pthread_cond_wait(&s->wake, &s->lock);
-		if (s->dirty_since < 0)
-			break;
-		due = s->dirty_since + s->sync_ms;
-		if (!s->stop && clock_mono_ms() < due) {
-			struct timespec until = { .tv_sec = due / 1000,
-			    .tv_nsec = (due % 1000) * 1000000 };
-
-			pthread_cond_timedwait(&s->wake, &s->lock, &until);
-			continue;
-		}
-		s->dirty_since = -1;
-		pthread_mutex_unlock(&s->lock);
-		flush_to_disk(s->fd, s->path);
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
+/* Sends the go message, with the map's descriptor when there is one. */
 static int
-syncer_start(struct syncer *s, const struct map *m, int sync_ms)
+send_with_fd(int sock, const void *data, size_t len, int fd)
 {
-	pthread_condattr_t attr;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)data,
+	    .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
 
-	s->fd = m->fd;
-	s->path = m->path;
-	s->sync_ms = sync_ms;
-	s->dirty_since = -1;
-	s->stop = 0;
-	/* A step of the wall clock must not stretch the wait. */
-	if (pthread_condattr_init(&attr) != 0)
-		return -1;
-	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-	    pthread_mutex_init(&s->lock, NULL) != 0 ||
-	    pthread_cond_init(&s->wake, &attr) != 0 ||
-	    pthread_create(&s->thread, NULL, syncer_main, s) != 0) {
-		pthread_condattr_destroy(&attr);
-		return -1;
+	if (fd != -1) {
+		struct cmsghdr *c;
+
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	pthread_condattr_destroy(&attr);
-	return 0;
+	while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Receives a message; a descriptor that came with it replaces *fd. */
+static ssize_t
+recv_with_fd(int sock, void *data, size_t len, int *fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = data, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	for (c = CMSG_FIRSTHDR(&msg); n >= 0 && c != NULL;
+	    c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c), sizeof(int));
+			if (*fd != -1)
+				close(*fd);
+			*fd = got;
+		}
+	return n;
 }
 
 static void
-syncer_dirty(struct syncer *s)
+guardian_sync(int map_fd)
 {
-	pthread_mutex_lock(&s->lock);
-	if (s->dirty_since < 0) {
-		s->dirty_since = clock_mono_ms();
-		pthread_cond_signal(&s->wake);
-	}
-	pthread_mutex_unlock(&s->lock);
+	if (map_fd != -1 && fdatasync(map_fd) == -1)
+		log_warn("map guardian: fdatasync");
 }
 
-/* Syncs what is still dirty and ends the thread. */
-static void
-syncer_stop(struct syncer *s)
-{
-	pthread_mutex_lock(&s->lock);
-	s->stop = 1;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
-}
-
+/*
+ * The guardian: holds a reference to the map's open file description
+ * (and so to dracd's locks on it) and the journal.  It returns when dracd
+ * closes the socket, by exiting or by dying.
+ */
 static void __attribute__((noreturn))
-writer_main(int fd, const char *path, const struct map_format *format,
-    int repair, int sync_ms)
+guardian_main(int sock, struct journal *journal, int sync_ms)
 {
-	static struct writer_op ops[WRITER_MAX_OPS];
 	struct sigaction sa;
-	struct writer_reply reply;
-	struct readers readers;
-	struct map m;
-	char err[512], report[512];
-	int32_t status = 0;
-	struct syncer syncer;
 	struct writer_go go;
+	int32_t status = 0;
+	int map_fd = -1;
 	ssize_t n;
 
 	/* dracd decides when we stop: by closing the socket. */
@@ -220,127 +165,122 @@ writer_main(int fd, const char *path, const struct map_format *format,
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-	if (fd > 3)
-		close_range(3, (unsigned)fd - 1, 0);
-	close_range((unsigned)fd + 1, ~0U, 0);
+	if (sock > 3)
+		close_range(3, (unsigned)sock - 1, 0);
+	close_range((unsigned)sock + 1, ~0U, 0);
 
-	/* Wait for dracd to be ready for us (see writer_prepare). */
-	while ((n = recv(fd, &go, sizeof(go), 0)) == -1 && errno == EINTR)
-		;
-	if (n != sizeof(go))
+	if (recv_with_fd(sock, &go, sizeof(go), &map_fd) != sizeof(go) ||
+	    map_fd == -1)
 		_exit(0);
 	if (go.drop && geteuid() == 0 && (setgroups(1, &go.gid) == -1 ||
 	    setresgid(go.gid, go.gid, go.gid) == -1 ||
 	    setresuid(go.uid, go.uid, go.uid) == -1)) {
-		log_warn("writer: cannot become uid %ld", (long)go.uid);
+		log_warn("map guardian: cannot become uid %ld", (long)go.uid);
+		status = EPERM;
+	}
+	if (send(sock, &status, sizeof(status), MSG_NOSIGNAL) !=
+	    sizeof(status) || status != 0)
 		_exit(1);
-	}
-	if (repair) {
-		switch (map_repair(path, format, report, sizeof(report), err,
-		    sizeof(err))) {
-		case 1:
-			log_warnx("writer: %s", report);
-			break;
-		case -1:
-			log_warnx("writer: cannot check the map: %s", err);
-			break;
-		}
-	}
-	if (map_open(&m, path, format, 0, err, sizeof(err)) == -1) {
-		log_warnx("writer: %s", err);
-		status = EIO;
-	}
-	if (send(fd, &status, sizeof(status), 0) != sizeof(status) ||
-	    status != 0)
-		_exit(1);
-	watch_readers(&readers, path);
-	if (sync_ms > 0) {
-		db_env_set_func_fsync(defer_fsync);
-		if (syncer_start(&syncer, &m, sync_ms) == -1) {
-			log_warnx("writer: cannot start the sync thread; "
-			    "syncing every change");
-			db_env_set_func_fsync(NULL);
-			sync_ms = 0;
-		}
-	}
 	for (;;) {
-		if ((n = recv(fd, ops, sizeof(ops), MSG_TRUNC)) <= 0)
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+		int64_t since = sync_ms > 0 ? journal_due(journal) : -1;
+		int timeout = -1;
+		char byte[16];
+
+		if (since >= 0) {
+			int64_t left = since + sync_ms - clock_mono_ms();
+
+			timeout = left < 0 ? 0 : left > sync_ms ? sync_ms :
+			    (int)left;
+		}
+		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
 			break;
-		memset(&reply, 0, sizeof(reply));
-		if ((size_t)n > sizeof(ops) || n % sizeof(ops[0]) != 0)
-			reply.status = EINVAL;
+		if (pfd.revents != 0) {
+			n = recv_with_fd(sock, byte, sizeof(byte), &map_fd);
+			if (n == 0 || (n == -1 && errno != EAGAIN))
+				break;
+		}
+		if (since >= 0 && clock_mono_ms() >= since + sync_ms) {
+			journal_clean(journal);
+			guardian_sync(map_fd);
+		}
+	}
+	if (journal_open(journal)) {
+		long undone = journal_rollback(journal, map_fd);
+
+		if (undone == -1)
+			log_warn("map guardian: dracd died inside a commit, "
+			    "which could not be undone");
 		else
-			reply.status = apply(&m, ops, (size_t)n /
-			    sizeof(ops[0]));
-		reply.stale_second = note_change(&readers, &m);
-		if (sync_ms > 0)
-			syncer_dirty(&syncer);
-		if (send(fd, &reply, sizeof(reply), 0) != sizeof(reply))
-			break;
-	}
-	if (sync_ms > 0) {
-		syncer_stop(&syncer);
-		/* Whatever closing writes reaches the disk too. */
-		db_env_set_func_fsync(NULL);
-	}
-	map_close(&m);
+			log_warnx("map guardian: dracd died inside a commit; "
+			    "undid its %ld page writes", undone);
+		journal_end(journal);
+		guardian_sync(map_fd);
+	} else if (sync_ms > 0)
+		guardian_sync(map_fd);
+	/* The last reference to the open file: the locks go with it. */
 	_exit(0);
 }
 
 static int
-fork_writer(struct writer *w, int repair, char *err, size_t errsize)
+fork_guardian(struct writer *w, char *err, size_t errsize)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		snprintf(err, errsize, "map writer: socketpair: %s",
+		snprintf(err, errsize, "map guardian: socketpair: %s",
 		    strerror(errno));
 		return -1;
 	}
 	switch (w->pid = fork()) {
 	case -1:
-		snprintf(err, errsize, "map writer: fork: %s", strerror(errno));
+		snprintf(err, errsize, "map guardian: fork: %s",
+		    strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	case 0:
 		close(sv[0]);
-		writer_main(sv[1], w->path, &w->format, repair, w->sync_ms);
+		guardian_main(sv[1], w->journal, w->sync_ms);
 	}
 	close(sv[1]);
 	w->fd = sv[0];
 	return 0;
 }
 
-/* Lets the forked writer open the map, and waits until it has. */
+static void
+stop_guardian(struct writer *w)
+{
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
+	if (w->pid > 0)
+		while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	w->pid = -1;
+}
+
+/* Hands the guardian the map and waits until it has taken it. */
 static int
-release_writer(struct writer *w, char *err, size_t errsize)
+release_guardian(struct writer *w, char *err, size_t errsize)
 {
 	int32_t status;
 	ssize_t n;
 
-	if (send(w->fd, &w->go, sizeof(w->go), 0) != sizeof(w->go)) {
-		snprintf(err, errsize, "map writer: %s", strerror(errno));
-		writer_stop(w);
+	if (send_with_fd(w->fd, &w->go, sizeof(w->go), w->map.fd) == -1) {
+		snprintf(err, errsize, "map guardian: %s", strerror(errno));
+		stop_guardian(w);
 		return -1;
 	}
 	while ((n = recv(w->fd, &status, sizeof(status), 0)) == -1 &&
 	    errno == EINTR)
 		;
 	if (n != sizeof(status) || status != 0) {
-		snprintf(err, errsize, "map writer could not open %s", w->path);
-		writer_stop(w);
+		snprintf(err, errsize, "map guardian could not start");
+		stop_guardian(w);
 		return -1;
 	}
 	return 0;
-}
-
-static int
-spawn(struct writer *w, int repair, char *err, size_t errsize)
-{
-	if (fork_writer(w, repair, err, errsize) == -1)
-		return -1;
-	return release_writer(w, err, errsize);
 }
 
 int
@@ -350,13 +290,30 @@ writer_prepare(struct writer *w, const char *path,
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	w->pid = -1;
+	w->map.fd = -1;
+	w->readers.inotify = -1;
 	w->sync_ms = sync_ms;
 	w->format = *format;
-	if ((w->path = strdup(path)) == NULL) {
-		snprintf(err, errsize, "%s", strerror(errno));
+	if ((w->path = strdup(path)) == NULL ||
+	    (w->journal = journal_create()) == NULL) {
+		snprintf(err, errsize, "map writer: %s", strerror(errno));
 		return -1;
 	}
-	return fork_writer(w, 0, err, errsize);
+	return fork_guardian(w, err, errsize);
+}
+
+/* Opens the map and routes its page writes through the journal. */
+static int
+open_map(struct writer *w, char *err, size_t errsize)
+{
+	if (map_open(&w->map, w->path, &w->format, 0, err, errsize) == -1)
+		return -1;
+	if (journal_attach(w->journal, w->map.fd) != 0) {
+		snprintf(err, errsize, "%s: cannot hook the journal", w->path);
+		map_close(&w->map);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -368,7 +325,38 @@ writer_start(struct writer *w, const struct passwd *pw, char *err,
 		w->go.uid = pw->pw_uid;
 		w->go.gid = pw->pw_gid;
 	}
-	return release_writer(w, err, errsize);
+	if (open_map(w, err, errsize) == -1) {
+		stop_guardian(w);
+		return -1;
+	}
+	watch_readers(&w->readers, w->path);
+	if (w->sync_ms > 0)
+		db_env_set_func_fsync(defer_fsync);
+	return release_guardian(w, err, errsize);
+}
+
+int
+writer_check(struct writer *w)
+{
+	char err[512];
+	pid_t pid = w->pid;
+
+	if (pid > 0 && waitpid(pid, NULL, WNOHANG) == 0)
+		return 0;
+	if (pid > 0) {
+		log_warnx("map guardian (pid %ld) is gone; starting a new one",
+		    (long)pid);
+		w->pid = -1;
+		stop_guardian(w);
+	}
+	if (w->map.db == NULL)
+		return 0;	/* stopping */
+	if (fork_guardian(w, err, sizeof(err)) == -1 ||
+	    release_guardian(w, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -399,52 +387,89 @@ writer_del(struct writer *w, const struct drac_addr *a)
 	return queue(w, WRITER_DEL, a, 0);
 }
 
-static int
-roundtrip(struct writer *w, struct writer_reply *reply)
+/*
+ * After a failed commit the file is back as it was, but Berkeley DB's
+ * cache still holds the failed changes: they must never reach the file.
+ */
+static void
+reopen_map(struct writer *w)
 {
-	size_t len = w->nops * sizeof(w->ops[0]);
-	ssize_t n;
+	char err[512];
 
-	if (w->fd == -1)
-		return -1;
-	while ((n = send(w->fd, w->ops, len, MSG_NOSIGNAL)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n != (ssize_t)len)
-		return -1;
-	while ((n = recv(w->fd, reply, sizeof(*reply), 0)) == -1 &&
-	    errno == EINTR)
-		;
-	return n == sizeof(*reply) ? 0 : -1;
+	map_discard(&w->map);
+	if (open_map(w, err, sizeof(err)) == -1) {
+		log_warnx("map writer: %s", err);
+		return;
+	}
+	forget_own_opens(&w->readers);
+	if (w->fd != -1 && send_with_fd(w->fd, "m", 1, w->map.fd) == -1)
+		writer_check(w);
+}
+
+static int
+apply(struct writer *w)
+{
+	struct map *m = &w->map;
+	int code, rc = 0;
+
+	if (m->db == NULL)
+		reopen_map(w);
+	if (m->db == NULL)
+		return EIO;
+	if ((code = map_begin(m)) != 0)
+		return code;
+	journal_begin(w->journal);
+	for (size_t i = 0; i < w->nops && rc == 0; i++) {
+		const struct writer_op *op = &w->ops[i];
+		struct drac_addr a;
+
+		memset(&a, 0, sizeof(a));
+		a.family = op->family;
+		memcpy(a.bytes, op->bytes, sizeof(a.bytes));
+		if (op->op == WRITER_PUT)
+			rc = map_put(m, &a, op->expires);
+		else if (op->op == WRITER_DEL)
+			rc = map_del(m, &a);
+		else
+			rc = map_touch(m, op->expires);
+	}
+	if (rc == 0)
+		rc = map_sync(m);
+	if (rc != 0) {
+		long undone = journal_rollback(w->journal, m->fd);
+
+		if (undone == -1)
+			log_warn("map writer: cannot undo a failed commit");
+		else
+			log_debug("map writer: undid %ld page writes of a "
+			    "failed commit", undone);
+	}
+	journal_end(w->journal);
+	map_end(m);
+	if (rc != 0)
+		reopen_map(w);
+	return rc;
 }
 
 int
 writer_commit(struct writer *w)
 {
-	struct writer_reply reply;
-	char err[512];
+	int64_t stale;
+	int code;
 
 	if (w->nops == 0)
 		return 0;
-	if (roundtrip(w, &reply) == -1) {
-		/* The batch was not applied, or not whole: repair, retry. */
-		log_warnx("map writer (pid %ld) is gone; starting a new one",
-		    (long)w->pid);
-		writer_stop(w);
-		if (spawn(w, 1, err, sizeof(err)) == -1) {
-			log_warnx("%s", err);
-			w->nops = 0;
-			return EIO;
-		}
-		if (roundtrip(w, &reply) == -1) {
-			reply.status = EIO;
-			reply.stale_second = 0;
-		}
-	}
+	code = apply(w);
 	w->nops = 0;
-	if (reply.stale_second > w->stale_second)
-		w->stale_second = reply.stale_second;
-	return reply.status;
+	if (w->map.db != NULL &&
+	    (stale = note_change(&w->readers, &w->map)) > w->stale_second)
+		w->stale_second = stale;
+	/* The guardian syncs: wake it when the first change waits. */
+	if (code == 0 && w->sync_ms > 0 &&
+	    journal_dirty(w->journal, clock_mono_ms()) && (w->fd == -1 ||
+	    send(w->fd, "s", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1))
+		writer_check(w);
+	return code;
 }
 
 int
@@ -462,19 +487,28 @@ writer_touch(struct writer *w, int64_t second)
 void
 writer_stop(struct writer *w)
 {
-	if (w->fd != -1)
-		close(w->fd);
-	w->fd = -1;
-	if (w->pid > 0)
-		while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
-			;
-	w->pid = -1;
+	if (w->map.db != NULL) {
+		/* Closing then finds nothing to write; the guardian syncs. */
+		if (map_begin(&w->map) == 0) {
+			journal_begin(w->journal);
+			map_sync(&w->map);
+			journal_end(w->journal);
+			map_end(&w->map);
+		}
+		map_close(&w->map);
+	}
+	if (w->readers.inotify != -1)
+		close(w->readers.inotify);
+	w->readers.inotify = -1;
+	stop_guardian(w);
 }
 
 void
 writer_free(struct writer *w)
 {
 	writer_stop(w);
+	journal_destroy(w->journal);
+	w->journal = NULL;
 	free(w->path);
 	w->path = NULL;
 }

@@ -1,12 +1,13 @@
 /*
- * writer.h: the map writer process.
+ * writer.h: dracd's map writer and its guardian process.
  *
- * dracd never writes the map itself once it serves: a child process owns
- * the Berkeley DB handle and applies each batch of changes under the
- * readers' locks.  A batch travels as one SOCK_SEQPACKET message, so the
- * writer either gets all of it or none; if dracd is killed, even with
- * SIGKILL, the writer finishes the batch it holds and leaves a map that
- * verifies.  A multi-page Berkeley DB update cut in half would not.
+ * dracd writes the map itself, a batch of changes per commit under the
+ * readers' locks (see mapdb.h).  A small child process, the guardian,
+ * shares the map's open file description, and so its locks, and the undo
+ * journal (journal.h): if dracd is killed in the middle of a commit, even
+ * with SIGKILL, the locks stay held until the guardian has written back
+ * what the commit had replaced, so readers never see half of a commit.
+ * The guardian also syncs the disk (-y), off dracd's path.
  */
 #ifndef DRAC_WRITER_H
 #define DRAC_WRITER_H
@@ -16,10 +17,11 @@
 #include <sys/types.h>
 
 #include "addr.h"
+#include "journal.h"
 #include "mapdb.h"
 
 struct writer_op {
-	uint8_t		op;		/* WRITER_PUT or WRITER_DEL */
+	uint8_t		op;		/* WRITER_PUT, _DEL or _TOUCH */
 	uint8_t		family;
 	uint8_t		pad[6];
 	int64_t		expires;
@@ -30,53 +32,59 @@ struct writer_op {
 #define WRITER_DEL	2
 #define WRITER_TOUCH	3
 
-struct writer_reply {
-	int32_t		status;		/* 0 or a code for db_strerror() */
-	int32_t		pad;
-	/*
-	 * Nonzero: the wall-clock second of this commit, when a reader may
-	 * have opened the map earlier in the same second.  Such a reader
-	 * (Postfix) compares st_mtime in whole seconds and would not notice
-	 * this commit; the map must be touched in a later second first.
-	 */
-	int64_t		stale_second;
-};
-/* Bounds one batch, and so one message and one lock hold. */
+/* Bounds one batch, and so one lock hold and the journal it needs. */
 #define WRITER_MAX_OPS	1024
 
-/* What a forked writer waits for before it opens the map. */
+/* What a forked guardian waits for, with the map's descriptor. */
 struct writer_go {
 	int32_t		drop;		/* become uid/gid first */
 	uid_t		uid;
 	gid_t		gid;
 };
 
+/* What the writer knows about readers opening the map. */
+struct map_readers {
+	int		inotify;	/* IN_OPEN on the map, or -1 */
+	int64_t		last_open_ms;	/* when we last saw one */
+	int64_t		last_change_sec; /* second of our last change */
+};
+
 struct writer {
-	pid_t			 pid;
+	pid_t			 pid;		/* the guardian */
 	struct writer_go	 go;
 	int			 sync_ms;	/* fdatasync at most this often */
-	int			 fd;
+	int			 fd;		/* socket to the guardian */
 	char			*path;
 	struct map_format	 format;
+	struct map		 map;		/* open from writer_start() */
+	struct journal		*journal;
+	struct map_readers	 readers;
 	struct writer_op	 ops[WRITER_MAX_OPS];
 	size_t			 nops;
-	int64_t			 stale_second;	/* touch after it; 0: none */
+	/*
+	 * Nonzero: the wall-clock second of a commit made when a reader may
+	 * have opened the map earlier in the same second.  Such a reader
+	 * (Postfix) compares st_mtime in whole seconds and would not notice
+	 * the commit; the map must be touched in a later second first.
+	 */
+	int64_t			 stale_second;
 };
 
 /*
  * sync_ms 0: every batch reaches the disk (fdatasync) before the reply,
  * as DRAC 1.12 did.  Otherwise a batch reaches the file, so readers and a
  * restart after a crash of dracd see it, before the reply, and the disk
- * within sync_ms: a power failure loses at most that much.
+ * within sync_ms (the guardian syncs): a power failure loses at most that.
  */
 int	writer_prepare(struct writer *, const char *path,
 	    const struct map_format *, int sync_ms, char *err,
 	    size_t errsize);
 /*
- * The writer is forked by writer_prepare() while dracd is still small
+ * The guardian is forked by writer_prepare() while dracd is still small
  * (before the table is loaded: a fork after would share the table copy-
- * on-write, and every page dracd then writes would be copied), and opens
- * the map at writer_start(), as pw's user if pw is not NULL.
+ * on-write, and every page dracd then writes would be copied).
+ * writer_start() opens the map and hands it to the guardian, which
+ * becomes pw's user if pw is not NULL.
  */
 int	writer_start(struct writer *, const struct passwd *pw, char *err,
 	    size_t errsize);
@@ -84,11 +92,14 @@ int	writer_start(struct writer *, const struct passwd *pw, char *err,
 int	writer_put(struct writer *, const struct drac_addr *, int64_t);
 int	writer_del(struct writer *, const struct drac_addr *);
 /*
- * Sends the batch and waits until the writer has applied it: 0, or an
- * error code for db_strerror().  A dead writer is restarted once.
+ * Applies the batch: 0, or an error code for db_strerror().  A batch that
+ * fails is undone whole (and Berkeley DB's cached pages forgotten).
  */
 int	writer_commit(struct writer *);
-/* Closes the socket and waits for the writer to finish and exit. */
+/* After SIGCHLD: replaces a guardian that died.  0, or -1 if it could
+ * not be replaced (logged; tried again at the next call). */
+int	writer_check(struct writer *);
+/* Closes the map and waits for the guardian to sync and exit. */
 void	writer_stop(struct writer *);
 /* Sets the map's st_mtime to second (not in the future), clearing
  * stale_second: 0 or a code. */

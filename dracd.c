@@ -168,9 +168,11 @@ count_add(struct dracd *d, const struct notifier *notifier,
 		d->stats.renewals++;
 	else
 		d->stats.adds++;
-	log_debug("%s %s from %s until %" PRId64, renewed ? "renewed" : "added",
-	    addr_format(client, ctext, sizeof(ctext)),
-	    notifier_format(notifier, ntext, sizeof(ntext)), expires);
+	if (log_debugging())
+		log_debug("%s %s from %s until %" PRId64,
+		    renewed ? "renewed" : "added",
+		    addr_format(client, ctext, sizeof(ctext)),
+		    notifier_format(notifier, ntext, sizeof(ntext)), expires);
 }
 
 int

@@ -25,16 +25,33 @@ struct record {
 	uint64_t	length;
 };
 
+/*
+ * The pages Berkeley DB read during the commit, as the file held them:
+ * most pages a commit writes were read by it first, and the journal then
+ * copies them from here instead of reading them again.
+ */
+#define STASH_SLOTS	4
+#define STASH_PAGE	65536		/* Berkeley DB's largest page */
+
+struct stash {
+	int64_t		offset;		/* -1: empty */
+	size_t		length;
+	unsigned char	bytes[STASH_PAGE];
+};
+
 struct journal {
 	atomic_int	 open;
 	atomic_size_t	 used;
 	_Atomic int64_t	 dirty_since;	/* monotonic ms; -1: synced */
-	int64_t		 old_size;	/* -1 until the commit's first write */
+	int64_t		 old_size;	/* the file's size when the commit began */
+	int64_t		 size;		/* its size as our writes left it */
 	size_t		 peak;
+	unsigned	 next_stash;
+	struct stash	 stash[STASH_SLOTS];
 	unsigned char	 records[] __attribute__((aligned(8)));
 };
 
-/* Berkeley DB's pwrite hook has no argument for it: the one attached. */
+/* Berkeley DB's I/O hooks have no argument for it: the one attached. */
 static struct {
 	struct journal	*journal;
 	int		 fd;
@@ -59,7 +76,10 @@ journal_create(void)
 	atomic_init(&j->used, 0);
 	atomic_init(&j->dirty_since, -1);
 	j->old_size = -1;
+	j->size = -1;
 	j->peak = 0;
+	for (size_t i = 0; i < STASH_SLOTS; i++)
+		j->stash[i].offset = -1;
 	return j;
 }
 
@@ -74,21 +94,29 @@ journal_destroy(struct journal *j)
 		munmap(j, JOURNAL_SIZE);
 }
 
-/* Keeps what a page write at offset will replace. */
+static const struct stash *
+stashed(const struct journal *j, off_t offset, size_t length)
+{
+	for (size_t i = 0; i < STASH_SLOTS; i++)
+		if (j->stash[i].offset == (int64_t)offset &&
+		    j->stash[i].length >= length)
+			return &j->stash[i];
+	return NULL;
+}
+
+/*
+ * Keeps what a page write at offset will replace.  A page written twice
+ * in one commit is kept twice; the rollback runs backwards, so the copy
+ * made first, the state before the commit, is the one left in the file.
+ */
 static int
 save(struct journal *j, int fd, size_t length, off_t offset)
 {
 	size_t used = atomic_load_explicit(&j->used, memory_order_relaxed);
 	struct record r = { .offset = (uint64_t)offset, .length = 0 };
+	const struct stash *copy;
 	size_t padded;
 
-	if (j->old_size < 0) {
-		struct stat st;
-
-		if (fstat(fd, &st) == -1)
-			return -1;
-		j->old_size = st.st_size;
-	}
 	/* Bytes past the old end need no copy: the rollback cuts them. */
 	if (offset < j->old_size)
 		r.length = (uint64_t)j->old_size - (uint64_t)offset < length ?
@@ -98,7 +126,10 @@ save(struct journal *j, int fd, size_t length, off_t offset)
 		errno = ENOSPC;
 		return -1;
 	}
-	if (r.length > 0) {
+	if (r.length > 0 && (copy = stashed(j, offset, (size_t)r.length)) !=
+	    NULL)
+		memcpy(j->records + used, copy->bytes, (size_t)r.length);
+	else if (r.length > 0) {
 		ssize_t got;
 
 		while ((got = pread(fd, j->records + used, (size_t)r.length,
@@ -113,6 +144,8 @@ save(struct journal *j, int fd, size_t length, off_t offset)
 	/* The guardian must see the copy before the write can happen. */
 	atomic_store_explicit(&j->used, used + padded + sizeof(r),
 	    memory_order_release);
+	if ((int64_t)(offset + (off_t)length) > j->size)
+		j->size = (int64_t)(offset + (off_t)length);
 	return 0;
 }
 
@@ -128,18 +161,46 @@ journal_pwrite(int fd, const void *buf, size_t length, off_t offset)
 	return pwrite(fd, buf, length, offset);
 }
 
+static ssize_t
+journal_pread(int fd, void *buf, size_t length, off_t offset)
+{
+	struct journal *j = hook.journal;
+	ssize_t got = pread(fd, buf, length, offset);
+
+	if (got > 0 && j != NULL && fd == hook.fd && length <= STASH_PAGE &&
+	    atomic_load_explicit(&j->open, memory_order_relaxed)) {
+		struct stash *slot = &j->stash[j->next_stash++ % STASH_SLOTS];
+
+		memcpy(slot->bytes, buf, (size_t)got);
+		slot->offset = (int64_t)offset;
+		slot->length = (size_t)got;
+	}
+	return got;
+}
+
 int
 journal_attach(struct journal *j, int fd)
 {
+	struct stat st;
+
+	/* From here on, only our writes change the file's size. */
+	if (fstat(fd, &st) == -1)
+		return -1;
+	j->size = st.st_size;
 	hook.journal = j;
 	hook.fd = fd;
-	return db_env_set_func_pwrite(journal_pwrite);
+	if (db_env_set_func_pwrite(journal_pwrite) != 0 ||
+	    db_env_set_func_pread(journal_pread) != 0)
+		return -1;
+	return 0;
 }
 
 void
 journal_begin(struct journal *j)
 {
-	j->old_size = -1;
+	j->old_size = j->size;
+	for (size_t i = 0; i < STASH_SLOTS; i++)
+		j->stash[i].offset = -1;
 	atomic_store_explicit(&j->used, 0, memory_order_relaxed);
 	atomic_store_explicit(&j->open, 1, memory_order_release);
 }
@@ -187,6 +248,7 @@ journal_rollback(struct journal *j, int fd)
 	if (j->old_size >= 0 && fstat(fd, &st) == 0 &&
 	    st.st_size > j->old_size && ftruncate(fd, j->old_size) == -1)
 		return -1;
+	j->size = j->old_size;
 	atomic_store_explicit(&j->used, 0, memory_order_relaxed);
 	return undone;
 }

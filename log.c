@@ -14,6 +14,12 @@ static struct {
 	int debug;
 } log_conf;
 
+int
+log_debugging(void)
+{
+	return log_conf.debug;
+}
+
 void
 log_init(const char *ident, int to_stderr, int debug)
 {
@@ -29,11 +35,11 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 	int saved = errno;
 	int n;
 
+	if (pri == LOG_DEBUG && !log_conf.debug)
+		return;
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno && n >= 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
-	if (pri == LOG_DEBUG && !log_conf.debug)
-		return;
 	syslog(pri, "%s", msg);
 	if (log_conf.to_stderr) {
 		char stamp[32];

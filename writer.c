@@ -4,24 +4,44 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dracd.h"
 #include "log.h"
 #include "writer.h"
 
+/*
+ * Set from SIGIO when the map's inotify watch has events, that is when a
+ * reader has opened the map: the kernel signals from within the reader's
+ * open(), so the flag is up before any change dracd makes after it.  It
+ * spares a read() of the watch on every commit.
+ */
+static volatile sig_atomic_t reader_opened;
+
+static void
+on_reader_open(int sig)
+{
+	(void)sig;
+	reader_opened = 1;
+}
+
 static void
 watch_readers(struct map_readers *r, const char *path)
 {
+	struct sigaction sa;
+
 	r->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	r->last_open_ms = INT64_MIN / 2;
 	r->last_change_sec = 0;
+	r->signalled = 0;
 	if (r->inotify == -1 || inotify_add_watch(r->inotify, path,
 	    IN_OPEN) == -1) {
 		/* Without it, every same-second change counts as hazardous. */
@@ -29,7 +49,56 @@ watch_readers(struct map_readers *r, const char *path)
 		if (r->inotify != -1)
 			close(r->inotify);
 		r->inotify = -1;
+		return;
 	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_reader_open;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGIO, &sa, NULL) == 0 &&
+	    fcntl(r->inotify, F_SETOWN, getpid()) == 0 &&
+	    fcntl(r->inotify, F_SETFL, O_NONBLOCK | O_ASYNC) == 0)
+		r->signalled = 1;
+	reader_opened = 1;
+}
+
+/* Reads the watch; returns nonzero if a reader opened the map. */
+static int
+drain_opens(struct map_readers *r)
+{
+	char events[4096];
+	int seen = 0;
+
+	if (r->signalled && !reader_opened)
+		return 0;
+	reader_opened = 0;
+	while (read(r->inotify, events, sizeof(events)) > 0)
+		seen = 1;
+	return seen;
+}
+
+/* Our own reopening is not a reader's. */
+static void
+forget_own_opens(struct map_readers *r)
+{
+	if (r->inotify != -1)
+		drain_opens(r);
+}
+
+/*
+ * The second a commit left in st_mtime: the kernel stamps a time between
+ * the coarse clock before the commit and the fine clock after it, so when
+ * both show the same second there is no need to ask.
+ */
+static int64_t
+changed_second(struct map *m, time_t before)
+{
+	struct timespec after;
+
+	if (before != 0 && clock_gettime(CLOCK_REALTIME, &after) == 0 &&
+	    after.tv_sec == before)
+		return (int64_t)before;
+	return map_mtime(m);
 }
 
 /*
@@ -37,32 +106,16 @@ watch_readers(struct map_readers *r, const char *path)
  * this change leaves in st_mtime, and a reader opened it lately: that
  * reader may have recorded this second as st_mtime and would not notice.
  * "Lately" is two seconds, to cover a reader that opened, then waited for
- * our lock before its fstat().  The second is the one the kernel stamped,
- * which can lag the real clock by a few milliseconds.
+ * our lock before its fstat().
  */
-/* Our own reopening is not a reader's. */
-static void
-forget_own_opens(struct map_readers *r)
-{
-	char events[4096];
-
-	if (r->inotify != -1)
-		while (read(r->inotify, events, sizeof(events)) > 0)
-			;
-}
-
 static int64_t
-note_change(struct map_readers *r, struct map *m)
+note_change(struct map_readers *r, int64_t sec)
 {
-	char events[4096];
-	int64_t now = clock_wall_ms(), sec = map_mtime(m);
+	int64_t now = clock_wall_ms();
 	int hazard;
 
-	if (r->inotify == -1)
+	if (r->inotify == -1 || drain_opens(r))
 		r->last_open_ms = now;
-	else
-		while (read(r->inotify, events, sizeof(events)) > 0)
-			r->last_open_ms = now;
 	hazard = r->last_change_sec == sec && now - r->last_open_ms <= 2000;
 	r->last_change_sec = sec;
 	return hazard ? sec : 0;
@@ -454,15 +507,20 @@ apply(struct writer *w)
 int
 writer_commit(struct writer *w)
 {
+	struct timespec before;
 	int64_t stale;
 	int code;
 
 	if (w->nops == 0)
 		return 0;
+	/* A touch sets st_mtime itself: ask for it then. */
+	if (w->ops[0].op == WRITER_TOUCH ||
+	    clock_gettime(CLOCK_REALTIME_COARSE, &before) == -1)
+		before.tv_sec = 0;
 	code = apply(w);
 	w->nops = 0;
-	if (w->map.db != NULL &&
-	    (stale = note_change(&w->readers, &w->map)) > w->stale_second)
+	if (w->map.db != NULL && (stale = note_change(&w->readers,
+	    changed_second(&w->map, before.tv_sec))) > w->stale_second)
 		w->stale_second = stale;
 	/* The guardian syncs: wake it when the first change waits. */
 	if (code == 0 && w->sync_ms > 0 &&

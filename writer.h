@@ -47,6 +47,7 @@ struct map_readers {
 	int		inotify;	/* IN_OPEN on the map, or -1 */
 	int64_t		last_open_ms;	/* when we last saw one */
 	int64_t		last_change_sec; /* second of our last change */
+	int		signalled;	/* SIGIO tells of opens */
 };
 
 struct writer {

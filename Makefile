@@ -51,7 +51,7 @@ drac_prot_xdr.pic.o: drac_prot_xdr.c
 
 dracd.o service.o admin.o clock.o: dracd.h addr.h allow.h mapdb.h table.h log.h writer.h
 writer.o: writer.h journal.h mapdb.h addr.h log.h dracd.h
-journal.o: journal.h
+journal.o: journal.h log.h
 table.o: table.h addr.h
 mapdb.o: mapdb.h addr.h log.h
 allow.o: allow.h addr.h

@@ -43,6 +43,8 @@
 #define DEFAULT_SYNC_MS	200
 /* Expiring in slices keeps adds flowing while many entries expire at once. */
 #define EXPIRE_SLICE	32
+/* A mass expiry worth a line in the log (the bench reads it too). */
+#define EXPIRY_BURST_LOGGED	1000
 #define EXPIRY_RETRY_MS	5000
 
 static int signal_pipe[2] = { -1, -1 };
@@ -326,6 +328,16 @@ dracd_remove(struct dracd *d, struct table_entry **entries, size_t n)
 	return 0;
 }
 
+/* Logs the end of a run of full slices, if it was a long one. */
+static void
+end_burst(struct dracd *d)
+{
+	if (d->burst.count >= EXPIRY_BURST_LOGGED)
+		log_info("expiry: %" PRIu64 " entries removed in %" PRId64
+		    " ms", d->burst.count, clock_mono_ms() - d->burst.since);
+	d->burst.count = 0;
+}
+
 /*
  * Removes up to EXPIRE_SLICE due entries in one batch for the writer.
  * Returns 1 if more are due.  Entries leave the table only once the map
@@ -338,10 +350,13 @@ expire_due(struct dracd *d, int64_t now)
 	struct drac_addr gone[EXPIRE_SLICE];
 	char text[ADDR_TEXT_MAX];
 	size_t n = table_due(&d->table, now, due, EXPIRE_SLICE);
-	int code;
+	int code, more;
 
-	if (n == 0)
+	if (n == 0) {
+		if (d->burst.count > 0)
+			end_burst(d);
 		return 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		gone[i] = due[i]->addr;
 	if ((code = dracd_remove(d, due, n)) != 0) {
@@ -354,12 +369,20 @@ expire_due(struct dracd *d, int64_t now)
 		}
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		log_debug("expired %s", addr_format(&gone[i], text,
-		    sizeof(text)));
+	if (log_debugging())
+		for (size_t i = 0; i < n; i++)
+			log_debug("expired %s", addr_format(&gone[i], text,
+			    sizeof(text)));
 	d->stats.expired += n;
 	e = table_first(&d->table);
-	return e != NULL && e->deadline <= now;
+	more = e != NULL && e->deadline <= now;
+	if (more && d->burst.count == 0)
+		d->burst.since = now;
+	if (more || d->burst.count > 0)
+		d->burst.count += n;
+	if (!more && d->burst.count > 0)
+		end_burst(d);
+	return more;
 }
 
 int64_t
@@ -640,6 +663,7 @@ event_loop(struct dracd *d)
 
 		int64_t wait = service_maintain(now);
 		int64_t publish = dracd_publish(d);
+		int64_t hold = writer_hold(&d->writer, now);
 		/* socketmap: its fds sit between RPC's and the signal pipe. */
 		int64_t sweep = socketmap_maintain(now);
 		size_t nsm = socketmap_npollfd();
@@ -652,6 +676,11 @@ event_loop(struct dracd *d)
 			wait = first->deadline - now;
 		if (publish >= 0 && publish < wait)
 			wait = publish;
+		/* The readers wait while dracd holds the locks: not long. */
+		if (hold == 0)
+			writer_release(&d->writer);
+		else if (hold > 0 && hold < wait)
+			wait = hold;
 		if (wait < 0)
 			wait = 0;
 		timeout = more ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;

@@ -42,6 +42,11 @@ struct dracd {
 	} stats;
 	struct log_limit	 limit_denied, limit_refused, limit_errors,
 				 limit_full;
+	/* Many entries due at once: logged when all are gone. */
+	struct {
+		int64_t		 since;		/* monotonic ms */
+		uint64_t	 count;
+	} burst;
 	struct pending_add	 pending[PENDING_MAX];
 	size_t			 npending;
 	int			 pending_code;	/* a commit that failed */

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <db.h>
 
 #include "journal.h"
+#include "log.h"
 
 /*
  * Address space only: pages are touched as commits need them, and those
@@ -25,20 +28,6 @@ struct record {
 	uint64_t	length;
 };
 
-/*
- * The pages Berkeley DB read during the commit, as the file held them:
- * most pages a commit writes were read by it first, and the journal then
- * copies them from here instead of reading them again.
- */
-#define STASH_SLOTS	4
-#define STASH_PAGE	65536		/* Berkeley DB's largest page */
-
-struct stash {
-	int64_t		offset;		/* -1: empty */
-	size_t		length;
-	unsigned char	bytes[STASH_PAGE];
-};
-
 struct journal {
 	atomic_int	 open;
 	atomic_size_t	 used;
@@ -46,16 +35,25 @@ struct journal {
 	int64_t		 old_size;	/* the file's size when the commit began */
 	int64_t		 size;		/* its size as our writes left it */
 	size_t		 peak;
-	unsigned	 next_stash;
-	struct stash	 stash[STASH_SLOTS];
 	unsigned char	 records[] __attribute__((aligned(8)));
 };
 
-/* Berkeley DB's I/O hooks have no argument for it: the one attached. */
+/*
+ * Berkeley DB's I/O hooks have no argument for it: the journal attached,
+ * and the map file mapped for reading.  Pages are read from the mapping,
+ * without a system call each (they cost most of an add on a virtual
+ * machine).  Should the file shrink under dracd, which only an outsider
+ * can do, a read of the lost part faults: the read then falls back to
+ * pread(2), which reports it, and the mapping is no longer used.
+ */
 static struct {
-	struct journal	*journal;
-	int		 fd;
-} hook = { NULL, -1 };
+	struct journal		*journal;
+	int			 fd;
+	const unsigned char	*map;
+	size_t			 map_len;
+} hook = { NULL, -1, NULL, 0 };
+static sigjmp_buf copy_fault;
+static volatile sig_atomic_t copying;
 
 static size_t
 capacity(void)
@@ -78,30 +76,50 @@ journal_create(void)
 	j->old_size = -1;
 	j->size = -1;
 	j->peak = 0;
-	for (size_t i = 0; i < STASH_SLOTS; i++)
-		j->stash[i].offset = -1;
 	return j;
 }
 
 void
 journal_destroy(struct journal *j)
 {
-	if (hook.journal == j) {
-		hook.journal = NULL;
-		hook.fd = -1;
-	}
+	if (hook.journal == j)
+		journal_detach();
 	if (j != NULL)
 		munmap(j, JOURNAL_SIZE);
 }
 
-static const struct stash *
-stashed(const struct journal *j, off_t offset, size_t length)
+static void
+on_bus_error(int sig)
 {
-	for (size_t i = 0; i < STASH_SLOTS; i++)
-		if (j->stash[i].offset == (int64_t)offset &&
-		    j->stash[i].length >= length)
-			return &j->stash[i];
-	return NULL;
+	if (copying)
+		siglongjmp(copy_fault, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Reads what the file holds, from the mapping where it can. */
+static ssize_t
+read_file(struct journal *j, int fd, void *buf, size_t length, off_t offset)
+{
+	ssize_t got;
+
+	if (hook.map != NULL && offset >= 0 &&
+	    (uint64_t)offset + length <= hook.map_len &&
+	    (int64_t)(offset + (off_t)length) <= j->size) {
+		copying = 1;
+		if (sigsetjmp(copy_fault, 0) == 0) {
+			memcpy(buf, hook.map + offset, length);
+			copying = 0;
+			return (ssize_t)length;
+		}
+		copying = 0;
+		hook.map = NULL;	/* shrunk: leave it to pread */
+		log_warnx("the map file shrank under dracd (another "
+		    "program cut it?): reading it with pread(2) from now on");
+	}
+	while ((got = pread(fd, buf, length, offset)) == -1 && errno == EINTR)
+		;
+	return got;
 }
 
 /*
@@ -114,7 +132,6 @@ save(struct journal *j, int fd, size_t length, off_t offset)
 {
 	size_t used = atomic_load_explicit(&j->used, memory_order_relaxed);
 	struct record r = { .offset = (uint64_t)offset, .length = 0 };
-	const struct stash *copy;
 	size_t padded;
 
 	/* Bytes past the old end need no copy: the rollback cuts them. */
@@ -126,15 +143,10 @@ save(struct journal *j, int fd, size_t length, off_t offset)
 		errno = ENOSPC;
 		return -1;
 	}
-	if (r.length > 0 && (copy = stashed(j, offset, (size_t)r.length)) !=
-	    NULL)
-		memcpy(j->records + used, copy->bytes, (size_t)r.length);
-	else if (r.length > 0) {
-		ssize_t got;
+	if (r.length > 0) {
+		ssize_t got = read_file(j, fd, j->records + used,
+		    (size_t)r.length, offset);
 
-		while ((got = pread(fd, j->records + used, (size_t)r.length,
-		    offset)) == -1 && errno == EINTR)
-			;
 		if (got == -1)
 			return -1;
 		r.length = (uint64_t)got;
@@ -164,18 +176,9 @@ journal_pwrite(int fd, const void *buf, size_t length, off_t offset)
 static ssize_t
 journal_pread(int fd, void *buf, size_t length, off_t offset)
 {
-	struct journal *j = hook.journal;
-	ssize_t got = pread(fd, buf, length, offset);
-
-	if (got > 0 && j != NULL && fd == hook.fd && length <= STASH_PAGE &&
-	    atomic_load_explicit(&j->open, memory_order_relaxed)) {
-		struct stash *slot = &j->stash[j->next_stash++ % STASH_SLOTS];
-
-		memcpy(slot->bytes, buf, (size_t)got);
-		slot->offset = (int64_t)offset;
-		slot->length = (size_t)got;
-	}
-	return got;
+	if (hook.journal != NULL && fd == hook.fd)
+		return read_file(hook.journal, fd, buf, length, offset);
+	return pread(fd, buf, length, offset);
 }
 
 int
@@ -183,12 +186,27 @@ journal_attach(struct journal *j, int fd)
 {
 	struct stat st;
 
+	struct sigaction sa;
+	void *map;
+
+	journal_detach();
 	/* From here on, only our writes change the file's size. */
 	if (fstat(fd, &st) == -1)
 		return -1;
 	j->size = st.st_size;
 	hook.journal = j;
 	hook.fd = fd;
+	/* Room to grow; reads past the mapping go to pread(2). */
+	hook.map_len = 2 * (size_t)st.st_size + ((size_t)16 << 20);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_bus_error;
+	sa.sa_flags = SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	map = mmap(NULL, hook.map_len, PROT_READ, MAP_SHARED, fd, 0);
+	if (map != MAP_FAILED && sigaction(SIGBUS, &sa, NULL) == 0)
+		hook.map = map;
+	else if (map != MAP_FAILED)
+		munmap(map, hook.map_len);
 	if (db_env_set_func_pwrite(journal_pwrite) != 0 ||
 	    db_env_set_func_pread(journal_pread) != 0)
 		return -1;
@@ -196,11 +214,20 @@ journal_attach(struct journal *j, int fd)
 }
 
 void
+journal_detach(void)
+{
+	if (hook.map != NULL)
+		munmap((void *)(uintptr_t)hook.map, hook.map_len);
+	hook.map = NULL;
+	hook.map_len = 0;
+	hook.journal = NULL;
+	hook.fd = -1;
+}
+
+void
 journal_begin(struct journal *j)
 {
 	j->old_size = j->size;
-	for (size_t i = 0; i < STASH_SLOTS; i++)
-		j->stash[i].offset = -1;
 	atomic_store_explicit(&j->used, 0, memory_order_relaxed);
 	atomic_store_explicit(&j->open, 1, memory_order_release);
 }

@@ -26,6 +26,8 @@ void	journal_destroy(struct journal *);
  * is process-wide: Berkeley DB's write hook takes no context).
  */
 int	journal_attach(struct journal *, int fd);
+/* Before the attached descriptor is closed. */
+void	journal_detach(void);
 /* Brackets one commit; writes outside a commit are not journalled. */
 void	journal_begin(struct journal *);
 void	journal_end(struct journal *);

@@ -232,6 +232,22 @@ check "a restarted dracd flushes them all" \
 check "and the map is empty" [ "$(map_dump "$CUT" | wc -l)" -eq 0 ]
 stop_dracd
 
+echo "== the map truncated under a running dracd"
+# dracd reads the map through a mapping of the file: pages cut away by
+# an outsider must not kill it (SIGBUS) but fail the adds that need them.
+start_dracd -a "$TOP/dracd.allow" "$T/shrunk.db" || exit 1
+# more than Berkeley DB's cache holds, so that renewals read pages
+python3 "$TOP/tests/rpcload.py" 12000 10.61.0.1 >/dev/null
+truncate -s 4096 "$T/shrunk.db"
+out=$(python3 "$TOP/tests/rpcload.py" 200 10.61.0.1)
+check "renewals after the map was cut answered ($out)" \
+    bash -c "! grep -Eq '(^| )(none)=' <<<'$out'"
+check "dracd is still running" kill -0 "$DRACD_PID"
+check "and says what happened" grep -q "map file shrank under dracd" "$T/dracd.log"
+check "and answering" rpcinfo -T udp 127.0.0.1 900101 1
+stop_dracd
+rm -f "$T/shrunk.db"
+
 echo "== the map guardian dies: dracd starts a new one"
 start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
 writer=$(pgrep -P "$DRACD_PID" | head -1)

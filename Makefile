@@ -80,7 +80,7 @@ dracctl: dracctl.o libdrac.a
 	$(CC) $(LDFLAGS) -o $@ dracctl.o libdrac.a $(TIRPC_LIBS)
 
 tests/unit: tests/unit.c addr.c allow.c table.c mapdb.c log.c drac_prot.h \
-	socketmap_proto.c socketmap_proto.h
+	socketmap_proto.c socketmap_proto.h journal.c journal.h
 	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/unit.c -ldb
 
 # The classic callers link the way the old patches do: -ldrac, no header.

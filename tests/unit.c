@@ -4,6 +4,7 @@
  */
 #include "../addr.c"
 #include "../allow.c"
+#include "../journal.c"
 #include "../log.c"
 #include "../mapdb.c"
 #include "../table.c"
@@ -604,6 +605,104 @@ test_socketmap(void)
 	    "-9223372036854775808") > 0);
 }
 
+/* A file of n pages, page i filled with byte 'a' + i. */
+static int
+page_file(const char *path, int n)
+{
+	unsigned char page[4096];
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	for (int i = 0; fd != -1 && i < n; i++) {
+		memset(page, 'a' + i, sizeof(page));
+		if (pwrite(fd, page, sizeof(page), (off_t)i * 4096) != 4096)
+			return -1;
+	}
+	return fd;
+}
+
+static int
+page_is(int fd, int i, int byte)
+{
+	unsigned char page[4096];
+
+	if (pread(fd, page, sizeof(page), (off_t)i * 4096) != 4096)
+		return 0;
+	for (size_t k = 0; k < sizeof(page); k++)
+		if (page[k] != byte)
+			return 0;
+	return 1;
+}
+
+static void
+test_journal(void)
+{
+	char path[] = "/tmp/drac-unit-journal.XXXXXX";
+	unsigned char page[4096], back[4096];
+	struct journal *j = journal_create();
+	struct stat st;
+	int fd;
+
+	CHECK(j != NULL);
+	close(mkstemp(path));
+	fd = page_file(path, 3);
+	CHECK(fd != -1);
+	CHECK(journal_attach(j, fd) == 0);
+	CHECK(!journal_open(j));
+
+	/* Writes outside a commit are not journalled. */
+	memset(page, 'x', sizeof(page));
+	CHECK(journal_pwrite(fd, page, sizeof(page), 0) == 4096);
+	CHECK(atomic_load(&j->used) == 0);
+	memset(page, 'a', sizeof(page));
+	CHECK(journal_pwrite(fd, page, sizeof(page), 0) == 4096);
+
+	/* A commit that rewrites page 1 twice and grows the file... */
+	journal_begin(j);
+	CHECK(journal_open(j));
+	memset(page, 'y', sizeof(page));
+	CHECK(journal_pwrite(fd, page, sizeof(page), 4096) == 4096);
+	memset(page, 'z', sizeof(page));
+	CHECK(journal_pwrite(fd, page, sizeof(page), 4096) == 4096);
+	CHECK(journal_pwrite(fd, page, sizeof(page), 4 * 4096) == 4096);
+	/* ...reads back what it wrote, through the mapping or not... */
+	CHECK(journal_pread(fd, back, sizeof(back), 4096) == 4096);
+	CHECK(memcmp(back, page, sizeof(page)) == 0);
+	CHECK(journal_pread(fd, back, sizeof(back), 4 * 4096) == 4096);
+	CHECK(memcmp(back, page, sizeof(page)) == 0);
+	CHECK(fstat(fd, &st) == 0 && st.st_size == 5 * 4096);
+	/* ...and is undone: three writes, the file as it was. */
+	CHECK(journal_rollback(j, fd) == 3);
+	journal_end(j);
+	CHECK(page_is(fd, 0, 'a') && page_is(fd, 1, 'b') && page_is(fd, 2, 'c'));
+	CHECK(fstat(fd, &st) == 0 && st.st_size == 3 * 4096);
+
+	/* A commit that ends stands, and leaves nothing to undo. */
+	journal_begin(j);
+	CHECK(journal_pwrite(fd, page, sizeof(page), 2 * 4096) == 4096);
+	journal_end(j);
+	CHECK(!journal_open(j));
+	CHECK(journal_rollback(j, fd) == 0);
+	CHECK(page_is(fd, 2, 'z'));
+
+	/* The sync handshake: only the first change tells the guardian. */
+	CHECK(journal_due(j) == -1);
+	CHECK(journal_dirty(j, 5) == 1);
+	CHECK(journal_dirty(j, 7) == 0);
+	CHECK(journal_due(j) == 5);
+	journal_clean(j);
+	CHECK(journal_due(j) == -1);
+
+	/* A file cut short under the mapping: the read is still answered. */
+	CHECK(ftruncate(fd, 4096) == 0);
+	CHECK(journal_pread(fd, back, sizeof(back), 2 * 4096) == 0);
+	CHECK(hook.map == NULL);
+
+	journal_detach();
+	journal_destroy(j);
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -615,6 +714,7 @@ main(void)
 	test_keys();
 	test_map();
 	test_socketmap();
+	test_journal();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -294,6 +294,15 @@ fork_guardian(struct writer *w, char *err, size_t errsize)
 		return -1;
 	case 0:
 		close(sv[0]);
+		/*
+		 * A replacement is forked from a dracd with the map open:
+		 * its copy of the handle is not ours to keep (nothing to
+		 * write; the map comes again with the go message).
+		 */
+		if (w->map.db != NULL) {
+			journal_detach();
+			map_discard(&w->map);
+		}
 		guardian_main(sv[1], w->journal, w->sync_ms);
 	}
 	close(sv[1]);

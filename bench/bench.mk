@@ -1,6 +1,6 @@
 # bench/bench.mk: `make bench`, included at the end of the top Makefile.
 # The bench starts its own rpcbind and dracd in private namespaces (as
-# root, like `make check`) and prints one table; see bench/README-section.txt.
+# root, like `make check`) and prints one table; see BENCHMARKS in README.
 # BENCH_SECS sets the seconds per measurement (default 3).
 
 BENCH_PROGS = bench/dracload

@@ -732,6 +732,7 @@ main(int argc, char *argv[])
 	int ready_fd = -1;
 	char errbuf[512], fmtbuf[64];
 	int ch, truncate = 0, foreground = 0, debug = 0, check_only = 0;
+	int clean;
 	int sync_ms = DEFAULT_SYNC_MS;
 	int defaulted;
 	uint64_t seed;
@@ -897,7 +898,12 @@ main(int argc, char *argv[])
 	if (map_path != NULL && writer_prepare(&d.writer, map_path, &format,
 	    sync_ms, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
-	if (!truncate && map_path != NULL) {
+	/* A map this dracd's predecessor closed cleanly needs no check. */
+	clean = map_path != NULL && map_was_clean(map_path);
+	if (!truncate && clean)
+		log_info("%s is as a clean stop left it: not verified",
+		    map_path);
+	else if (!truncate && map_path != NULL) {
 		char report[PATH_MAX + 256];
 
 		switch (map_repair_isolated(map_path, &format, report,
@@ -961,8 +967,12 @@ main(int argc, char *argv[])
 	dracd_publish_now(&d);
 	service_stop();
 	socketmap_stop();
-	if (map_path != NULL)	/* socketmap: no writer without a map */
+	if (map_path != NULL) {	/* socketmap: no writer without a map */
 		writer_free(&d.writer);
+		if (map_mark_clean(map_path) == -1)
+			log_debug("cannot leave %s.clean: the next start will "
+			    "verify the map", map_path);
+	}
 	if (pidfile != NULL)
 		unlink(pidfile);
 	table_free(&d.table);

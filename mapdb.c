@@ -535,6 +535,67 @@ map_repair_isolated(const char *path, const struct map_format *format,
 	return 1;
 }
 
+static int
+clean_mark_path(const char *path, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s.clean", path);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static int
+describe_file(const char *path, char *buf, size_t size)
+{
+	struct stat st;
+	int n;
+
+	if (stat(path, &st) == -1)
+		return -1;
+	n = snprintf(buf, size, "%ju %jd %jd %ld\n", (uintmax_t)st.st_ino,
+	    (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+	return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+int
+map_mark_clean(const char *path)
+{
+	char mark[PATH_MAX], line[128];
+	int fd, n;
+
+	if (clean_mark_path(path, mark, sizeof(mark)) == -1 ||
+	    (n = describe_file(path, line, sizeof(line))) == -1)
+		return -1;
+	if ((fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return -1;
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		unlink(mark);
+		return -1;
+	}
+	return close(fd);
+}
+
+int
+map_was_clean(const char *path)
+{
+	char mark[PATH_MAX], line[128], now[128];
+	ssize_t got;
+	int fd, n;
+
+	if (clean_mark_path(path, mark, sizeof(mark)) == -1 ||
+	    (fd = open(mark, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	got = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	/* Used once: a dracd that then crashes leaves none behind. */
+	unlink(mark);
+	if (got <= 0 || (n = describe_file(path, now, sizeof(now))) == -1)
+		return 0;
+	return got == n && memcmp(line, now, (size_t)n) == 0;
+}
+
 int
 map_check(const char *path, const struct map_format *format, char *err,
     size_t errsize)

@@ -57,6 +57,14 @@ int	map_repair(const char *, const struct map_format *, char *report,
 /* map_repair in a child process, which may die without harm. */
 int	map_repair_isolated(const char *, const struct map_format *,
 	    char *report, size_t reportsize, char *err, size_t errsize);
+/*
+ * A clean exit leaves PATH.clean, which names the map file as it was
+ * then (inode, size, st_mtime to the nanosecond).  map_was_clean()
+ * removes it and says whether the map is still that file, unchanged: its
+ * verification can then be skipped.  Both fail quietly (-1 / 0).
+ */
+int	map_mark_clean(const char *);
+int	map_was_clean(const char *);
 /* What -n does: would map_open succeed?  Changes nothing. */
 int	map_check(const char *, const struct map_format *, char *, size_t);
 /*

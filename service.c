@@ -681,9 +681,16 @@ service_dispatch(struct pollfd *fds, int nready)
 	}
 	svc_getreq_poll(fds, nready);
 	/*
+	 * Answer what came first before looking for more: with one
+	 * notifier, nothing more is waiting, and the add's reply should
+	 * not wait for the look.
+	 */
+	settle();
+	/*
 	 * libtirpc takes one datagram per poll; take the others that
 	 * wait now too, so that none waits behind a slice of expiry for
-	 * each one ahead of it.  Bounded: the loop must come round.
+	 * each one ahead of it.  They share one commit.  Bounded: the
+	 * loop must come round.
 	 */
 	for (int i = 0; i < service.ndgram; i++) {
 		for (int k = 0; ready[i] && k < DRAIN_DATAGRAMS; k++) {

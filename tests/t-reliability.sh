@@ -258,6 +258,24 @@ check "and reaches the map" map_has "$MAP" 192.0.2.98
 check "the new guardian is logged" grep -q "map guardian (pid $writer) is gone" "$T/dracd.log"
 stop_dracd
 
+echo "== a clean stop spares the next start the verification"
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+check "the mark is taken away at the start" [ ! -e "$MAP.clean" ]
+"$DRACCTL" -q add 192.0.2.95
+stop_dracd
+check "a clean stop leaves $MAP.clean" [ -s "$MAP.clean" ]
+: > "$T/dracd.log"
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+check "the next start does not verify the map (logged)" \
+    grep -q "is as a clean stop left it: not verified" "$T/dracd.log"
+check "and has the entries" "$DRACCTL" -q query 192.0.2.95
+kill -9 "$DRACD_PID"; wait "$DRACD_PID" 2>/dev/null
+: > "$T/dracd.log"
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+check "after a kill -9 the map is verified again" \
+    bash -c "! grep -q 'not verified' '$T/dracd.log'"
+stop_dracd
+
 echo "== a damaged map is salvaged at startup"
 cp "$MAP" "$T/before.db"
 size=$(stat -c %s "$MAP")

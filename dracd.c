@@ -663,7 +663,6 @@ event_loop(struct dracd *d)
 
 		int64_t wait = service_maintain(now);
 		int64_t publish = dracd_publish(d);
-		int64_t hold = writer_hold(&d->writer, now);
 		/* socketmap: its fds sit between RPC's and the signal pipe. */
 		int64_t sweep = socketmap_maintain(now);
 		size_t nsm = socketmap_npollfd();
@@ -676,11 +675,6 @@ event_loop(struct dracd *d)
 			wait = first->deadline - now;
 		if (publish >= 0 && publish < wait)
 			wait = publish;
-		/* The readers wait while dracd holds the locks: not long. */
-		if (hold == 0)
-			writer_release(&d->writer);
-		else if (hold > 0 && hold < wait)
-			wait = hold;
 		if (wait < 0)
 			wait = 0;
 		timeout = more ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;

@@ -354,7 +354,6 @@ writer_prepare(struct writer *w, const char *path,
 	w->pid = -1;
 	w->map.fd = -1;
 	w->readers.inotify = -1;
-	w->held_since = -1;
 	w->sync_ms = sync_ms;
 	w->format = *format;
 	if ((w->path = strdup(path)) == NULL ||
@@ -479,11 +478,8 @@ apply(struct writer *w)
 		reopen_map(w);
 	if (m->db == NULL)
 		return EIO;
-	if (!m->locked) {
-		if ((code = map_begin(m)) != 0)
-			return code;
-		w->held_since = clock_mono_ms();
-	}
+	if ((code = map_begin(m)) != 0)
+		return code;
 	journal_begin(w->journal);
 	for (size_t i = 0; i < w->nops && rc == 0; i++) {
 		const struct writer_op *op = &w->ops[i];
@@ -511,30 +507,10 @@ apply(struct writer *w)
 			    "failed commit", undone);
 	}
 	journal_end(w->journal);
-	if (rc != 0) {
-		writer_release(w);
+	map_end(m);
+	if (rc != 0)
 		reopen_map(w);
-	}
 	return rc;
-}
-
-int64_t
-writer_hold(const struct writer *w, int64_t now)
-{
-	int64_t left;
-
-	if (!w->map.locked)
-		return -1;
-	left = w->held_since + WRITER_HOLD_MS - now;
-	return left > 0 ? left : 0;
-}
-
-void
-writer_release(struct writer *w)
-{
-	if (w->map.locked)
-		map_end(&w->map);
-	w->held_since = -1;
 }
 
 int
@@ -580,12 +556,12 @@ writer_stop(struct writer *w)
 {
 	if (w->map.db != NULL) {
 		/* Closing then finds nothing to write; the guardian syncs. */
-		if (w->map.locked || map_begin(&w->map) == 0) {
+		if (map_begin(&w->map) == 0) {
 			journal_begin(w->journal);
 			map_sync(&w->map);
 			journal_end(w->journal);
+			map_end(&w->map);
 		}
-		writer_release(w);
 		journal_detach();
 		map_close(&w->map);
 	}

@@ -69,17 +69,7 @@ struct writer {
 	 * the commit; the map must be touched in a later second first.
 	 */
 	int64_t			 stale_second;
-	int64_t			 held_since;	/* monotonic ms; -1: unlocked */
 };
-
-/*
- * The readers' locks stay held after a commit, for WRITER_HOLD_MS at
- * most, so that a stream of adds does not take and drop them for each
- * one: readers wait that long at most, and then see every change that
- * was replied to.  writer_hold() gives the ms left, 0 when the locks must
- * go now (writer_release()), -1 when they are not held.
- */
-#define WRITER_HOLD_MS	1
 
 /*
  * sync_ms 0: every batch reaches the disk (fdatasync) before the reply,
@@ -107,8 +97,6 @@ int	writer_del(struct writer *, const struct drac_addr *);
  * fails is undone whole (and Berkeley DB's cached pages forgotten).
  */
 int	writer_commit(struct writer *);
-int64_t	writer_hold(const struct writer *, int64_t now);
-void	writer_release(struct writer *);
 /* After SIGCHLD: replaces a guardian that died.  0, or -1 if it could
  * not be replaced (logged; tried again at the next call). */
 int	writer_check(struct writer *);

@@ -279,7 +279,12 @@ stop_dracd
 echo "== a damaged map is salvaged at startup"
 cp "$MAP" "$T/before.db"
 size=$(stat -c %s "$MAP")
-dd if=/dev/urandom of="$MAP" bs=512 seek=$((size / 512 / 2)) count=4 conv=notrunc 2>/dev/null
+# One whole page in the middle, with the same bytes each run (a page
+# header and item index that make no sense), so that what the salvager
+# loses does not depend on where random damage happens to fall.
+page=4096
+head -c "$page" /dev/zero | tr '\0' '\245' |
+    dd of="$MAP" bs="$page" seek=$((size / page / 2)) count=1 conv=notrunc 2>/dev/null
 : > "$T/dracd.log"
 start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
 check "damage logged" grep -q "failed verification: salvaged" "$T/dracd.log"
@@ -287,9 +292,10 @@ check "damaged file kept" bash -c "ls '$MAP'.damaged.* >/dev/null"
 check "new map verifies" db5.3_verify -q "$MAP"
 kept=$(map_dump "$MAP" | wc -l)
 total=$(wc -l < "$T/present")
-# Berkeley DB's salvager loses more than the damaged page; a quarter is
-# the floor seen over many runs, typically two thirds come back.
-check "entries salvaged ($kept of $total)" [ "$kept" -gt $((total / 4)) ]
+# Berkeley DB's salvager loses more than the damaged page, and how much
+# depends on the page: with this one page, 20% to 85% came back over
+# runs.  The floor only says the salvage is not empty-handed.
+check "entries salvaged ($kept of $total)" [ "$kept" -gt $((total / 10)) ]
 map_dump "$MAP" | sort > "$T/salvaged"
 map_dump "$T/before.db" | sort > "$T/before"
 # A salvaged entry is one the map held, with its value or an older one.

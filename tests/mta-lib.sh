@@ -169,6 +169,13 @@ EOF
 	fi
 }
 
+# wait_for_smtp NAME: until the MTA accepts connections on $PORT at both
+# 127.0.0.1 and ::1.
+wait_for_smtp() {
+	wait_for "$1" "(exec 3<>/dev/tcp/127.0.0.1/$PORT)" &&
+	    wait_for "$1 on ::1" "(exec 3<>/dev/tcp/::1/$PORT)"
+}
+
 SMPID=
 start_sendmail() {
 	"$SMBIN" -C "$SMD/$1.cf" -bi >"$SMD/newaliases.out" 2>&1 || {
@@ -178,8 +185,7 @@ start_sendmail() {
 	"$SMBIN" -C "$SMD/$1.cf" -bD >>"$SMD/daemon.out" 2>&1 &
 	SMPID=$!
 	PIDS+=("$SMPID")
-	wait_for "sendmail" "(exec 3<>/dev/tcp/127.0.0.1/$PORT)" &&
-	    wait_for "sendmail on ::1" "(exec 3<>/dev/tcp/::1/$PORT)"
+	wait_for_smtp sendmail
 }
 
 stop_sendmail() {

@@ -40,8 +40,7 @@ start_postfix() {
 	"$dir/master" -c "$PFC" -s >>"$PF/master.out" 2>&1 &
 	MASTER_PID=$!
 	PIDS+=("$MASTER_PID")
-	wait_for "postfix" "(exec 3<>/dev/tcp/127.0.0.1/$PORT)" &&
-	    wait_for "postfix on ::1" "(exec 3<>/dev/tcp/::1/$PORT)"
+	wait_for_smtp postfix
 }
 
 # smtpd_chrooted: the smtpd processes (idle after a session) run in the

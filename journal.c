@@ -34,7 +34,6 @@ struct journal {
 	_Atomic int64_t	 dirty_since;	/* monotonic ms; -1: synced */
 	int64_t		 old_size;	/* the file's size when the commit began */
 	int64_t		 size;		/* its size as our writes left it */
-	size_t		 peak;
 	unsigned char	 records[] __attribute__((aligned(8)));
 };
 
@@ -75,7 +74,6 @@ journal_create(void)
 	atomic_init(&j->dirty_since, -1);
 	j->old_size = -1;
 	j->size = -1;
-	j->peak = 0;
 	return j;
 }
 
@@ -239,8 +237,6 @@ journal_end(struct journal *j)
 
 	/* The commit point: from here on, the new state stands. */
 	atomic_store_explicit(&j->open, 0, memory_order_release);
-	if (used > j->peak)
-		j->peak = used;
 	if (used > JOURNAL_KEEP)
 		madvise(j->records + JOURNAL_KEEP, used - JOURNAL_KEEP,
 		    MADV_REMOVE);
@@ -298,10 +294,4 @@ void
 journal_clean(struct journal *j)
 {
 	atomic_store(&j->dirty_since, -1);
-}
-
-size_t
-journal_peak(const struct journal *j)
-{
-	return j->peak;
 }

@@ -49,7 +49,5 @@ long	journal_rollback(struct journal *, int fd);
 int	journal_dirty(struct journal *, int64_t now_ms);
 int64_t	journal_due(const struct journal *);
 void	journal_clean(struct journal *);
-/* Bytes the largest commit needed so far, for the statistics. */
-size_t	journal_peak(const struct journal *);
 
 #endif

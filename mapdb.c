@@ -390,20 +390,36 @@ salvage_pass(DB *into, const char *path, int aggressive, size_t *count)
 	char *dump = NULL;
 	size_t dumplen = 0, n = 0;
 	FILE *out = open_memstream(&dump, &dumplen);
+	DB_ENV *env;
 	DB *db;
 	int ret;
 
 	if (out == NULL)
 		return errno;
-	if ((ret = db_create(&db, NULL, 0)) != 0) {
+	/*
+	 * A page that Berkeley DB cannot read in panics its environment,
+	 * and a panicked environment fails every later page: the salvage
+	 * would stop at the first damaged page.  DB_NOPANIC lets it go on
+	 * to the end of the file.
+	 */
+	if ((ret = db_env_create(&env, 0)) != 0) {
 		fclose(out);
 		free(dump);
 		return ret;
 	}
-	db->set_errcall(db, db_message);
+	env->set_errcall(env, db_message);
+	if ((ret = env->set_flags(env, DB_NOPANIC, 1)) != 0 ||
+	    (ret = env->open(env, NULL, DB_CREATE | DB_INIT_MPOOL |
+	    DB_PRIVATE, 0)) != 0 || (ret = db_create(&db, env, 0)) != 0) {
+		env->close(env, 0);
+		fclose(out);
+		free(dump);
+		return ret;
+	}
 	/* It reports the damage it found; what it wrote is what we want. */
 	db->verify(db, path, NULL, out, DB_SALVAGE |
 	    (aggressive ? DB_AGGRESSIVE : 0));
+	env->close(env, 0);
 	fclose(out);
 	ret = load_salvage(into, dump, &n);
 	free(dump);

@@ -28,7 +28,7 @@ MANLINKS    = dracconn dracsend dracdisc dracauth6 dracconn6 dracsend6 \
 TEST_PROGS  = tests/unit tests/classic-static tests/classic-shared \
 	tests/handle
 
-all: $(PROGS) libdrac.a $(LIBSO) libdrac.pc $(TEST_PROGS)
+all: $(PROGS) libdrac.a $(LIBSO) $(TEST_PROGS)
 
 # rpcgen names its #include after the input file: generate from a copy so
 # the protocol header does not collide with the public drac.h.
@@ -71,10 +71,6 @@ $(LIBSO): $(LIB_OBJS) libdrac.map
 	    -Wl,--version-script=libdrac.map -o $@ $(LIB_OBJS) $(TIRPC_LIBS)
 	ln -sf $(LIBSO) libdrac.so.$(SOVERSION)
 	ln -sf libdrac.so.$(SOVERSION) libdrac.so
-
-libdrac.pc: libdrac.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
-	    libdrac.pc.in > $@
 
 dracctl: dracctl.o libdrac.a
 	$(CC) $(LDFLAGS) -o $@ dracctl.o libdrac.a $(TIRPC_LIBS)
@@ -147,7 +143,9 @@ install: all
 	ln -sf libdrac.a $(DESTDIR)$(PREFIX)/lib/libdracauth.a
 	ln -sf libdrac.so $(DESTDIR)$(PREFIX)/lib/libdracauth.so
 	install -m 644 drac.h $(DESTDIR)$(PREFIX)/include/drac.h
-	install -m 644 libdrac.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdrac.pc
+	# written at install time: a built file would keep an earlier PREFIX
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    libdrac.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdrac.pc
 	install -m 644 dracd.8 dracctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 dracd.allow.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 dracauth.3 $(DESTDIR)$(PREFIX)/share/man/man3/
@@ -162,7 +160,7 @@ install: all
 	chmod 755 $(DESTDIR)$(PREFIX)/share/doc/drac/examples/dracd.init
 
 clean:
-	rm -f *.o $(PROGS) libdrac.a libdrac.so* libdrac.pc $(TEST_PROGS) \
+	rm -f *.o $(PROGS) libdrac.a libdrac.so* $(TEST_PROGS) \
 	    drac_prot.x drac_prot.h drac_prot_xdr.c
 
 .PHONY: all deps test-deps check check-asan check-valgrind run install clean

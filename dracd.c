@@ -217,13 +217,14 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	*expires_out = 0;
 	if (!dracd_permits(d, notifier, "add addresses", client))
 		return DRAC3_DENIED;
-	notifier_format(notifier, ntext, sizeof(ntext));
-	addr_format(client, ctext, sizeof(ctext));
+	/* The texts are made only for a line that is logged. */
+#define CTEXT	addr_format(client, ctext, sizeof(ctext))
+#define NTEXT	notifier_format(notifier, ntext, sizeof(ntext))
 	if ((why = addr_unusable(client)) != NULL) {
 		d->stats.refused++;
 		if (log_limit_allow(&d->limit_refused, clock_mono_ms()))
 			log_warnx("refused: %s from %s: %s, never a mail "
-			    "client", ctext, ntext, why);
+			    "client", CTEXT, NTEXT, why);
 		return DRAC3_INVALID;
 	}
 	if (ttl <= 0)
@@ -241,7 +242,7 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_full, clock_mono_ms()))
 			log_warnx("table full (%zu entries, -M): %s from %s not "
-			    "added", d->max_entries, ctext, ntext);
+			    "added", d->max_entries, CTEXT, NTEXT);
 		return DRAC3_SERVER_ERROR;
 	}
 	/*
@@ -252,7 +253,7 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	    NULL) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
-			log_warnx("cannot add %s: out of memory", ctext);
+			log_warnx("cannot add %s: out of memory", CTEXT);
 		return DRAC3_SERVER_ERROR;
 	}
 	*expires_out = expires;
@@ -279,7 +280,7 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	if ((code = commit(d)) != 0) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
-			log_warnx("cannot write %s to %s: %s", ctext,
+			log_warnx("cannot write %s to %s: %s", CTEXT,
 			    d->map_path, db_strerror(code));
 		*expires_out = 0;
 		return DRAC3_SERVER_ERROR;
@@ -287,6 +288,8 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	*wait = d->writer.stale_second != 0 ? WAIT_PUBLISH : 0;
 	count_add(d, notifier, client, expires, renewed);
 	return DRAC3_OK;
+#undef CTEXT
+#undef NTEXT
 }
 
 enum addstat

@@ -140,6 +140,24 @@ check "unknown procedure v2 tcp: PROC_UNAVAIL" [ "$($RAW tcp 2 2 00000000)" = PR
 check "still serving after bad requests" [ "$($RAW udp 1 1 c0000264)" = "SUCCESS 0" ]
 check "map verifies after bad requests" verify
 
+echo "== readers get in once a reply is out"
+# dracd lets go of the readers' locks after its replies: an idle dracd
+# must never keep them.  flock(2) for sendmail (Debian) and Postfix, a
+# classic fcntl(2) read lock for other sendmail builds.
+fcntl_read_lock() {
+	timeout 2 python3 -c 'import fcntl, sys
+fcntl.lockf(open(sys.argv[1], "rb"), fcntl.LOCK_SH)' "$MAP"
+}
+for how in "udp 1 1 c0000265" "tcp 2 1 $args6"; do
+	# shellcheck disable=SC2086
+	$RAW $how >/dev/null
+	check "after an add (${how%% *}): flock" flock -s -w 2 "$MAP" true
+	check "after an add (${how%% *}): fcntl read lock" fcntl_read_lock
+done
+"$DRACCTL" -q del 192.0.2.101
+check "after a dracctl del: flock" flock -s -w 2 "$MAP" true
+check "after a dracctl del: fcntl read lock" fcntl_read_lock
+
 echo "== allow list"
 out=$("$CLASSIC" auth6 ::1 2001:db8::20)
 check "::1 allowed as IPv6 notifier" grep -q "^rc=0" <<<"$out"

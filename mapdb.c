@@ -384,6 +384,42 @@ load_salvage(DB *db, char *text, size_t *count)
 	return 0;
 }
 
+/* The verification has said what is wrong: the salvager would repeat it. */
+static void
+db_quiet(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	(void)msg;
+}
+
+/*
+ * A handle for verifying or salvaging a file that may be damaged.  A page
+ * that Berkeley DB cannot read in panics its environment, and a panicked
+ * environment fails every later page (a salvage would stop at the first
+ * damaged page, and the log fill with "run recovery", which means nothing
+ * here): DB_NOPANIC lets it go on to the end of the file.
+ */
+static int
+checking_handle(DB_ENV **envp, DB **dbp,
+    void (*messages)(const DB_ENV *, const char *, const char *))
+{
+	DB_ENV *env;
+	int ret;
+
+	if ((ret = db_env_create(&env, 0)) != 0)
+		return ret;
+	env->set_errcall(env, messages);
+	if ((ret = env->set_flags(env, DB_NOPANIC, 1)) != 0 ||
+	    (ret = env->open(env, NULL, DB_CREATE | DB_INIT_MPOOL |
+	    DB_PRIVATE, 0)) != 0 || (ret = db_create(dbp, env, 0)) != 0) {
+		env->close(env, 0);
+		return ret;
+	}
+	*envp = env;
+	return 0;
+}
+
 static int
 salvage_pass(DB *into, const char *path, int aggressive, size_t *count)
 {
@@ -396,22 +432,7 @@ salvage_pass(DB *into, const char *path, int aggressive, size_t *count)
 
 	if (out == NULL)
 		return errno;
-	/*
-	 * A page that Berkeley DB cannot read in panics its environment,
-	 * and a panicked environment fails every later page: the salvage
-	 * would stop at the first damaged page.  DB_NOPANIC lets it go on
-	 * to the end of the file.
-	 */
-	if ((ret = db_env_create(&env, 0)) != 0) {
-		fclose(out);
-		free(dump);
-		return ret;
-	}
-	env->set_errcall(env, db_message);
-	if ((ret = env->set_flags(env, DB_NOPANIC, 1)) != 0 ||
-	    (ret = env->open(env, NULL, DB_CREATE | DB_INIT_MPOOL |
-	    DB_PRIVATE, 0)) != 0 || (ret = db_create(&db, env, 0)) != 0) {
-		env->close(env, 0);
+	if ((ret = checking_handle(&env, &db, db_quiet)) != 0) {
 		fclose(out);
 		free(dump);
 		return ret;
@@ -433,6 +454,7 @@ map_repair(const char *path, const struct map_format *format, char *report,
 {
 	char tmp[PATH_MAX], kept[PATH_MAX];
 	size_t count = 0;
+	DB_ENV *env;
 	DB *db;
 	int ret;
 
@@ -443,12 +465,13 @@ map_repair(const char *path, const struct map_format *format, char *report,
 		    "to touch it", path);
 		return -1;
 	}
-	if ((ret = db_create(&db, NULL, 0)) != 0) {
+	if ((ret = checking_handle(&env, &db, db_message)) != 0) {
 		set_err(err, errsize, path, ret);
 		return -1;
 	}
-	db->set_errcall(db, db_message);
-	if (db->verify(db, path, NULL, NULL, 0) == 0)
+	ret = db->verify(db, path, NULL, NULL, 0);
+	env->close(env, 0);
+	if (ret == 0)
 		return 0;
 
 	/* Damaged: salvage every readable pair, carefully, then boldly. */

@@ -694,8 +694,6 @@ event_loop(struct dracd *d)
 		fds[n - 1].fd = signal_pipe[0];
 		fds[n - 1].events = POLLIN;
 		fds[n - 1].revents = 0;
-		/* Any commit since the last wait lets readers in now. */
-		writer_release(&d->writer);
 		nready = poll(fds, (nfds_t)n, timeout);
 		if (nready == -1) {
 			if (errno != EINTR)

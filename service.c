@@ -278,7 +278,6 @@ settle(void)
 	}
 	if (service.dracd->writer.stale_second == 0)
 		service_release_replies();
-	writer_release(&service.dracd->writer);
 }
 
 static void
@@ -299,7 +298,6 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 			return;
 		}
 		admin_dispatch(service.dracd, rq, xprt, limit, &notifier);
-		writer_release(&service.dracd->writer);
 		return;
 	}
 	if (rq->rq_proc != DRACPROC_ADD) {
@@ -355,7 +353,6 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 		dracd_publish_now(service.dracd);
 	if (!svc_sendreply(xprt, XDRPROC(xdr_addstat), (caddr_t)&result))
 		log_warnx("could not send reply");
-	writer_release(&service.dracd->writer);
 }
 
 static int

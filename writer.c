@@ -507,10 +507,9 @@ apply(struct writer *w)
 			    "failed commit", undone);
 	}
 	journal_end(w->journal);
-	if (rc != 0) {
-		map_end(m);
+	map_end(m);
+	if (rc != 0)
 		reopen_map(w);
-	}
 	return rc;
 }
 
@@ -523,9 +522,6 @@ writer_commit(struct writer *w)
 
 	if (w->nops == 0)
 		return 0;
-	/* Readers get their turn between two commits. */
-	if (w->map.locked)
-		map_end(&w->map);
 	/* A touch sets st_mtime itself: ask for it then. */
 	if (w->ops[0].op == WRITER_TOUCH ||
 	    clock_gettime(CLOCK_REALTIME_COARSE, &before) == -1)
@@ -535,22 +531,12 @@ writer_commit(struct writer *w)
 	if (w->map.db != NULL && (stale = note_change(&w->readers,
 	    changed_second(&w->map, before.tv_sec))) > w->stale_second)
 		w->stale_second = stale;
-	if (code == 0 && w->sync_ms > 0)
-		w->wake_guardian = 1;
-	return code;
-}
-
-void
-writer_release(struct writer *w)
-{
-	if (w->map.locked)
-		map_end(&w->map);
 	/* The guardian syncs: wake it when the first change waits. */
-	if (w->wake_guardian && journal_dirty(w->journal, clock_mono_ms()) &&
-	    (w->fd == -1 || send(w->fd, "s", 1,
-	    MSG_NOSIGNAL | MSG_DONTWAIT) != 1))
+	if (code == 0 && w->sync_ms > 0 &&
+	    journal_dirty(w->journal, clock_mono_ms()) && (w->fd == -1 ||
+	    send(w->fd, "s", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1))
 		writer_check(w);
-	w->wake_guardian = 0;
+	return code;
 }
 
 int
@@ -569,7 +555,6 @@ void
 writer_stop(struct writer *w)
 {
 	if (w->map.db != NULL) {
-		writer_release(w);
 		/* Closing then finds nothing to write; the guardian syncs. */
 		if (map_begin(&w->map) == 0) {
 			journal_begin(w->journal);

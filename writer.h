@@ -69,7 +69,6 @@ struct writer {
 	 * the commit; the map must be touched in a later second first.
 	 */
 	int64_t			 stale_second;
-	int			 wake_guardian;	/* at writer_release() */
 };
 
 /*
@@ -96,14 +95,8 @@ int	writer_del(struct writer *, const struct drac_addr *);
 /*
  * Applies the batch: 0, or an error code for db_strerror().  A batch that
  * fails is undone whole (and Berkeley DB's cached pages forgotten).
- * A batch that succeeded is in the file, but the readers' locks are still
- * held: the caller sends its replies first, then calls writer_release(),
- * so that the two unlocks are not in an add's reply time.  The next
- * commit releases them too, so that readers get their turn between two.
  */
 int	writer_commit(struct writer *);
-/* Lets readers in after a commit; dracd calls it before it waits. */
-void	writer_release(struct writer *);
 /* After SIGCHLD: replaces a guardian that died.  0, or -1 if it could
  * not be replaced (logged; tried again at the next call). */
 int	writer_check(struct writer *);

@@ -141,7 +141,7 @@ check "still serving after bad requests" [ "$($RAW udp 1 1 c0000264)" = "SUCCESS
 check "map verifies after bad requests" verify
 
 echo "== readers get in once a reply is out"
-# dracd lets go of the readers' locks after its replies: an idle dracd
+# dracd lets go of the readers' locks after each commit: an idle dracd
 # must never keep them.  flock(2) for sendmail (Debian) and Postfix, a
 # classic fcntl(2) read lock for other sendmail builds.
 fcntl_read_lock() {

@@ -306,6 +306,20 @@ bogus=$(awk -F= 'NR == FNR { v[$1] = $2; next } !($1 in v) || $2 > v[$1]' \
 check "no invented entries or values in the salvage ($bogus of $kept)" [ "$bogus" -eq 0 ]
 check "serving after salvage" "$DRACCTL" -q add 192.0.2.99
 stop_dracd
+# The first bucket page: Berkeley DB's verifier must call this damage too
+# (with DB_NOPANIC it passed such pages, and the load then failed).
+rm -f "$MAP" "$MAP".damaged.* "$MAP.clean"
+cp "$T/before.db" "$MAP"
+head -c "$page" /dev/zero | tr '\0' '\245' |
+    dd of="$MAP" bs="$page" seek=1 count=1 conv=notrunc 2>/dev/null
+: > "$T/dracd.log"
+start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
+check "a damaged first bucket page is found" \
+    grep -q "failed verification: salvaged" "$T/dracd.log"
+exact=$(map_dump "$MAP" | sort | comm -12 - "$T/before" | wc -l)
+check "and all but its entries salvaged ($exact of $total)" \
+    [ "$exact" -ge $((total - 178)) ]
+stop_dracd
 echo "not a database" > "$T/junk.db"
 out=$("$DRACD" -f -a "$TOP/dracd.allow" "$T/junk.db" 2>&1); rc=$?
 check "a file that is not Berkeley DB is refused" [ $rc -ne 0 ]

@@ -468,8 +468,8 @@ map_repair(const char *path, const struct map_format *format, char *report,
 		return -1;
 	}
 	/*
-	 * Not with DB_NOPANIC: then a page that cannot be read in can pass
-	 * verification (it did in CI), and the load fails after it.
+	 * Not with DB_NOPANIC: the verifier then passes most pages that it
+	 * cannot read in, and the load fails on them.
 	 */
 	if ((ret = db_create(&db, NULL, 0)) != 0) {
 		set_err(err, errsize, path, ret);

@@ -218,13 +218,12 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	if (!dracd_permits(d, notifier, "add addresses", client))
 		return DRAC3_DENIED;
 	/* The texts are made only for a line that is logged. */
-#define CTEXT	addr_format(client, ctext, sizeof(ctext))
-#define NTEXT	notifier_format(notifier, ntext, sizeof(ntext))
 	if ((why = addr_unusable(client)) != NULL) {
 		d->stats.refused++;
 		if (log_limit_allow(&d->limit_refused, clock_mono_ms()))
 			log_warnx("refused: %s from %s: %s, never a mail "
-			    "client", CTEXT, NTEXT, why);
+			    "client", addr_format(client, ctext, sizeof(ctext)),
+			    notifier_format(notifier, ntext, sizeof(ntext)), why);
 		return DRAC3_INVALID;
 	}
 	if (ttl <= 0)
@@ -242,7 +241,9 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_full, clock_mono_ms()))
 			log_warnx("table full (%zu entries, -M): %s from %s not "
-			    "added", d->max_entries, CTEXT, NTEXT);
+			    "added", d->max_entries,
+			    addr_format(client, ctext, sizeof(ctext)),
+			    notifier_format(notifier, ntext, sizeof(ntext)));
 		return DRAC3_SERVER_ERROR;
 	}
 	/*
@@ -253,7 +254,8 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	    NULL) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
-			log_warnx("cannot add %s: out of memory", CTEXT);
+			log_warnx("cannot add %s: out of memory",
+			    addr_format(client, ctext, sizeof(ctext)));
 		return DRAC3_SERVER_ERROR;
 	}
 	*expires_out = expires;
@@ -280,7 +282,8 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	if ((code = commit(d)) != 0) {
 		d->stats.errors++;
 		if (log_limit_allow(&d->limit_errors, clock_mono_ms()))
-			log_warnx("cannot write %s to %s: %s", CTEXT,
+			log_warnx("cannot write %s to %s: %s",
+			    addr_format(client, ctext, sizeof(ctext)),
 			    d->map_path, db_strerror(code));
 		*expires_out = 0;
 		return DRAC3_SERVER_ERROR;
@@ -288,8 +291,6 @@ dracd_add(struct dracd *d, const struct notifier *notifier,
 	*wait = d->writer.stale_second != 0 ? WAIT_PUBLISH : 0;
 	count_add(d, notifier, client, expires, renewed);
 	return DRAC3_OK;
-#undef CTEXT
-#undef NTEXT
 }
 
 enum addstat
@@ -356,8 +357,7 @@ expire_due(struct dracd *d, int64_t now)
 	int code, more;
 
 	if (n == 0) {
-		if (d->burst.count > 0)
-			end_burst(d);
+		end_burst(d);
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -379,11 +379,10 @@ expire_due(struct dracd *d, int64_t now)
 	d->stats.expired += n;
 	e = table_first(&d->table);
 	more = e != NULL && e->deadline <= now;
-	if (more && d->burst.count == 0)
+	if (d->burst.count == 0)
 		d->burst.since = now;
-	if (more || d->burst.count > 0)
-		d->burst.count += n;
-	if (!more && d->burst.count > 0)
+	d->burst.count += n;
+	if (!more)
 		end_burst(d);
 	return more;
 }

@@ -277,14 +277,17 @@ check "after a kill -9 the map is verified again" \
 stop_dracd
 
 echo "== a damaged map is salvaged at startup"
-cp "$MAP" "$T/before.db"
-size=$(stat -c %s "$MAP")
-# One whole page in the middle, with the same bytes each run (a page
-# header and item index that make no sense), so that what the salvager
-# loses does not depend on where random damage happens to fall.
+# damage_page FILE N: overwrites the whole 4096-byte page N with the same
+# bytes each run (a page header and item index that make no sense), so
+# that what the salvager loses does not depend on where random damage
+# happens to fall.
 page=4096
-head -c "$page" /dev/zero | tr '\0' '\245' |
-    dd of="$MAP" bs="$page" seek=$((size / page / 2)) count=1 conv=notrunc 2>/dev/null
+damage_page() {
+	head -c "$page" /dev/zero | tr '\0' '\245' |
+	    dd of="$1" bs="$page" seek="$2" count=1 conv=notrunc 2>/dev/null
+}
+cp "$MAP" "$T/before.db"
+damage_page "$MAP" $(($(stat -c %s "$MAP") / page / 2))
 : > "$T/dracd.log"
 start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
 check "damage logged" grep -q "failed verification: salvaged" "$T/dracd.log"
@@ -310,8 +313,7 @@ stop_dracd
 # (with DB_NOPANIC it passed such pages, and the load then failed).
 rm -f "$MAP" "$MAP".damaged.* "$MAP.clean"
 cp "$T/before.db" "$MAP"
-head -c "$page" /dev/zero | tr '\0' '\245' |
-    dd of="$MAP" bs="$page" seek=1 count=1 conv=notrunc 2>/dev/null
+damage_page "$MAP" 1
 : > "$T/dracd.log"
 start_dracd -a "$TOP/dracd.allow" "$MAP" || exit 1
 check "a damaged first bucket page is found" \

@@ -16,6 +16,7 @@
 
 SECS=${BENCH_SECS:-3}
 ROUNDS=${BENCH_ROUNDS:-3}
+ROUND_SECS=$(awk -v s="$SECS" -v r="$ROUNDS" 'BEGIN { printf "%.3f", s / r }')
 ENTRIES=${BENCH_ENTRIES:-1000000}
 EXPIRING=${BENCH_EXPIRING:-100000}
 SYNC_MS=${BENCH_SYNC_MS:-200}
@@ -70,13 +71,12 @@ measure() {
 # then falls on null and add rows alike.  Each row keeps its round with the
 # median rate.
 measure_rows() {
-	local prefix=$1 row r name secs
+	local prefix=$1 row r name
 	shift
-	secs=$(awk -v s="$SECS" -v r="$ROUNDS" 'BEGIN { printf "%.3f", s / r }')
 	for r in $(seq 1 "$ROUNDS"); do
 		for row in $ROWS; do
 			name=$prefix.${row/:/.}
-			SECS=$secs measure "$name.round$r" "${row%:*}" \
+			SECS=$ROUND_SECS measure "$name.round$r" "${row%:*}" \
 			    "${row#*:}" "$@"
 		done
 	done
@@ -280,7 +280,7 @@ secs() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
 	printf 'drac bench: %s, %s CPUs, loopback; load average %s before, %s after\n' \
 	    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" "$LOADAVG0" "$LOADAVG1"
 	printf 'dracd -y %s -e 4h; each row the median of %s rounds of %s s, the rows taking turns;\n' \
-	    "$SYNC_MS" "$ROUNDS" "$(awk -v s="$SECS" -v r="$ROUNDS" 'BEGIN { print s / r }')"
+	    "$SYNC_MS" "$ROUNDS" "$(awk -v s="$ROUND_SECS" 'BEGIN { print s + 0 }')"
 	printf 'latency in microseconds; cpu d/g: CPU us per call in dracd (d) and its map guardian\n'
 	printf 'child (g), from /proc/PID/schedstat; failed calls: %d\n\n' "$lost"
 	printf '%-36s %-39s %s\n' "" "small table (~$SMALL live)" \

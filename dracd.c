@@ -461,6 +461,24 @@ rewrite_entry(struct table_entry *e, void *arg)
 	return map_put(arg, &e->addr, e->expires);
 }
 
+/* A hash map another program made: see mapdb.c for why it is rewritten. */
+static void
+relayout_map(struct map *map)
+{
+	char err[PATH_MAX + 128];
+	uint32_t buckets;
+
+	if (map_begin(map) != 0)
+		return;
+	if (map_rebuild(map, &buckets, err, sizeof(err)) == 0)
+		log_info("%s: written anew with a page for each of its %" PRIu32
+		    " buckets (its layout let entries move under readers)",
+		    map->path, buckets);
+	else
+		log_warnx("%s", err);
+	map_end(map);
+}
+
 static void
 reload_map(struct dracd *d, struct map *map)
 {
@@ -491,6 +509,8 @@ reload_map(struct dracd *d, struct map *map)
 		    r.failed);
 	log_info("reloaded %lu live entries from %s, removed %lu expired",
 	    r.kept, map->path, r.dropped);
+	if (map_foreign_layout(map))
+		relayout_map(map);
 	if (table_count(&d->table) > d->max_entries)
 		log_warnx("the map holds %zu live entries, more than -M %zu: "
 		    "all kept, new addresses refused until they expire",

@@ -28,6 +28,13 @@ void	journal_destroy(struct journal *);
 int	journal_attach(struct journal *, int fd);
 /* Before the attached descriptor is closed. */
 void	journal_detach(void);
+/*
+ * While on, Berkeley DB's page writes (through the hook) are dropped.  A
+ * handle whose cache holds changes that must never reach the file is
+ * closed so: DB_NOSYNC does not keep its close from writing them, to a
+ * file it opens again by name, which may by then be another file.
+ */
+void	journal_drop_writes(int on);
 /* Brackets one commit; writes outside a commit are not journalled. */
 void	journal_begin(struct journal *);
 void	journal_end(struct journal *);

@@ -153,6 +153,233 @@ set_err(char *err, size_t errsize, const char *path, int code)
 	snprintf(err, errsize, "%s: %s", path, db_strerror(code));
 }
 
+/* Berkeley DB's own messages go to our log, not to a closed stderr. */
+static void
+db_message(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	log_warnx("berkeley db: %s", msg);
+}
+
+/*
+ * Readers keep the pages they have read in a private cache, and the hash's
+ * parameters from the moment they opened the map (Postfix looks up many
+ * keys per open; its own DATABASE_README warns that locks are then not
+ * enough).  An entry that Berkeley DB moves to another page, when it
+ * splits a bucket or empties an overflow page, can be missed by such a
+ * reader although it was in the file before the reader opened it.  So a
+ * hash map is laid out with a page per bucket, half full on average, and a
+ * fill factor so high that Berkeley DB splits only when a bucket's page is
+ * full: entries never leave their page.  When a bucket does fill up, the
+ * whole map is written anew with more buckets and renamed into place
+ * (map_rebuild): readers of the old file keep a file that no longer
+ * changes, and Postfix sees its link count drop to 0.
+ */
+#define MAP_FFACTOR	4096
+#define MAP_MIN_BUCKETS	16u
+#define MAP_MAX_BUCKETS	(1u << 20)
+/* What a 4 KB hash page has for items, less its header. */
+#define MAP_PAGE_ROOM	4070
+/* Per pair: two index slots and two type bytes. */
+#define MAP_PAIR_COST	6
+
+static void
+hash_layout(DB *db, uint32_t buckets)
+{
+	/* Ignored for an existing file, which keeps its own. */
+	db->set_pagesize(db, 4096);
+	db->set_h_ffactor(db, MAP_FFACTOR);
+	db->set_h_nelem(db, buckets * MAP_FFACTOR);
+}
+
+static int
+hash_shape(DB *db, uint32_t *buckets, uint32_t *ffactor)
+{
+	DB_HASH_STAT *st;
+	int ret;
+
+	if ((ret = db->stat(db, NULL, &st, DB_FAST_STAT)) != 0)
+		return ret;
+	*buckets = st->hash_buckets;
+	*ffactor = st->hash_ffactor;
+	free(st);
+	return 0;
+}
+
+/* Remembers the shape the file has now: map_split() compares with it. */
+static void
+note_shape(struct map *m)
+{
+	uint32_t ffactor;
+
+	m->buckets = 0;
+	m->ffactor = 0;
+	if (m->format.type == DB_HASH &&
+	    hash_shape(m->db, &m->buckets, &ffactor) == 0)
+		m->ffactor = ffactor;
+}
+
+int
+map_split(struct map *m)
+{
+	uint32_t buckets, ffactor;
+
+	if (m->format.type != DB_HASH || m->buckets == 0)
+		return 0;
+	return hash_shape(m->db, &buckets, &ffactor) != 0 ||
+	    buckets != m->buckets;
+}
+
+int
+map_foreign_layout(const struct map *m)
+{
+	return m->format.type == DB_HASH && m->ffactor != MAP_FFACTOR;
+}
+
+uint32_t
+map_buckets(const struct map *m)
+{
+	return m->buckets;
+}
+
+/* Enough buckets for the pairs to fill their pages by half at most. */
+static uint32_t
+buckets_for(uint64_t bytes)
+{
+	uint32_t b = MAP_MIN_BUCKETS;
+
+	while (b < MAP_MAX_BUCKETS && (uint64_t)b * MAP_PAGE_ROOM / 2 < bytes)
+		b *= 2;
+	return b;
+}
+
+static int
+sum_pairs(DB *db, uint64_t *bytes)
+{
+	DBC *cursor;
+	DBT k, v;
+	int ret;
+
+	*bytes = 0;
+	if ((ret = db->cursor(db, NULL, &cursor, 0)) != 0)
+		return ret;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	while ((ret = cursor->get(cursor, &k, &v, DB_NEXT)) == 0)
+		*bytes += (uint64_t)k.size + v.size + MAP_PAIR_COST;
+	cursor->close(cursor);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+/*
+ * Writes every pair of from into a new file at tmp with the given number
+ * of buckets.  *fits is 0 if a bucket overflowed all the same (entries
+ * bunched up): the caller tries again with more.
+ */
+static int
+copy_into(DB *from, const char *tmp, uint32_t buckets, int *fits)
+{
+	uint32_t got = 0, ffactor;
+	DBC *cursor = NULL;
+	DB *to;
+	DBT k, v;
+	int ret, fd;
+
+	*fits = 0;
+	unlink(tmp);
+	if ((ret = db_create(&to, NULL, 0)) != 0)
+		return ret;
+	to->set_errcall(to, db_message);
+	hash_layout(to, buckets);
+	/* The copy runs in bucket order: a small cache is enough. */
+	to->set_cachesize(to, 0, 4u << 20, 1);
+	ret = to->open(to, NULL, tmp, NULL, DB_HASH, DB_CREATE | DB_EXCL,
+	    0600);
+	if (ret == 0)
+		ret = from->cursor(from, NULL, &cursor, 0);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	while (ret == 0 && (ret = cursor->get(cursor, &k, &v, DB_NEXT)) == 0)
+		ret = to->put(to, NULL, &k, &v, 0);
+	if (ret == DB_NOTFOUND)
+		ret = 0;
+	if (cursor != NULL)
+		cursor->close(cursor);
+	if (ret == 0 && (ret = hash_shape(to, &got, &ffactor)) == 0)
+		*fits = got == buckets;
+	/* The disk has the new map before its name does. */
+	if (ret == 0 && *fits && (ret = to->sync(to, 0)) == 0 &&
+	    (ret = to->fd(to, &fd)) == 0 && fdatasync(fd) == -1)
+		ret = errno;
+	to->close(to, ret == 0 && *fits ? 0 : DB_NOSYNC);
+	return ret;
+}
+
+static void
+sync_directory(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if (fsync(fd) == -1)
+		log_warn("fsync %s", dir);
+	close(fd);
+}
+
+int
+map_rebuild(struct map *m, uint32_t *buckets, char *err, size_t errsize)
+{
+	char tmp[PATH_MAX];
+	uint64_t bytes;
+	struct stat st;
+	int ret, fits = 0;
+	uint32_t b;
+
+	if ((ret = sum_pairs(m->db, &bytes)) != 0) {
+		set_err(err, errsize, m->path, ret);
+		return -1;
+	}
+	if (fstat(m->fd, &st) == -1) {
+		snprintf(err, errsize, "%s: %s", m->path, strerror(errno));
+		return -1;
+	}
+	/* One name, so that a copy cut short is replaced by the next one. */
+	snprintf(tmp, sizeof(tmp), "%s.grow", m->path);
+	for (b = buckets_for(bytes); !fits && b <= MAP_MAX_BUCKETS; b *= 2)
+		if ((ret = copy_into(m->db, tmp, b, &fits)) != 0)
+			break;
+	b /= 2;
+	/* The owner, group and mode are the MTAs' access: keep them. */
+	if (ret == 0 && !fits)
+		ret = EFBIG;
+	if (ret == 0 && chown(tmp, st.st_uid, st.st_gid) == -1 &&
+	    (st.st_mode & S_IROTH) == 0)
+		ret = errno;	/* the group may be the MTA's only access */
+	if (ret == 0 && (chmod(tmp, st.st_mode & 07777) == -1 ||
+	    rename(tmp, m->path) == -1))
+		ret = errno;
+	if (ret != 0) {
+		snprintf(err, errsize, "%s: cannot write it anew with more "
+		    "buckets: %s", m->path, db_strerror(ret));
+		unlink(tmp);
+		return -1;
+	}
+	sync_directory(m->path);
+	*buckets = b;
+	return 0;
+}
+
 /*
  * A truncated map is built under a temporary name and renamed into place,
  * so readers never find the path missing or half-created.
@@ -170,6 +397,8 @@ open_fresh(struct map *m, char *err, size_t errsize)
 	}
 	snprintf(tmp, len, "%s.new.%ld", m->path, (long)getpid());
 	unlink(tmp);
+	if (m->format.type == DB_HASH)
+		hash_layout(m->db, MAP_MIN_BUCKETS);
 	ret = m->db->open(m->db, NULL, tmp, NULL, m->format.type,
 	    DB_CREATE | DB_EXCL, 0644);
 	if (ret == 0)
@@ -185,15 +414,6 @@ open_fresh(struct map *m, char *err, size_t errsize)
 	}
 	free(tmp);
 	return ret == 0 ? 0 : -1;
-}
-
-/* Berkeley DB's own messages go to our log, not to a closed stderr. */
-static void
-db_message(const DB_ENV *env, const char *prefix, const char *msg)
-{
-	(void)env;
-	(void)prefix;
-	log_warnx("berkeley db: %s", msg);
 }
 
 int
@@ -220,8 +440,11 @@ map_open(struct map *m, const char *path, const struct map_format *format,
 			map_close(m);
 			return -1;
 		}
+		note_shape(m);
 		return 0;
 	}
+	if (format->type == DB_HASH)
+		hash_layout(m->db, MAP_MIN_BUCKETS);
 	ret = m->db->open(m->db, NULL, path, NULL, format->type, DB_CREATE,
 	    0644);
 	if (ret == EINVAL) {
@@ -238,6 +461,7 @@ map_open(struct map *m, const char *path, const struct map_format *format,
 		map_close(m);
 		return -1;
 	}
+	note_shape(m);
 	return 0;
 }
 

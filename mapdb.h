@@ -28,6 +28,8 @@ struct map {
 	char		*path;
 	struct map_format format;
 	int		 locked;
+	uint32_t	 buckets;	/* a hash map's, when opened */
+	uint32_t	 ffactor;
 };
 
 /* Parses a comma list such as "hash,nul,cidr"; -1 with *why on error. */
@@ -67,6 +69,20 @@ int	map_mark_clean(const char *);
 int	map_was_clean(const char *);
 /* What -n does: would map_open succeed?  Changes nothing. */
 int	map_check(const char *, const struct map_format *, char *, size_t);
+/*
+ * A hash map keeps each entry on its page (see mapdb.c).  map_split():
+ * the changes since the map was opened made Berkeley DB split a bucket,
+ * that is move entries; they must not reach this file.  map_rebuild()
+ * writes what the handle holds into a new file with more buckets and
+ * renames it over the map (the handle still has the old file: discard it
+ * and open the map again); *buckets says how many.  A hash map another
+ * program made has a foreign layout; map_rebuild() gives it ours.
+ */
+int	map_split(struct map *);
+int	map_foreign_layout(const struct map *);
+uint32_t map_buckets(const struct map *);
+int	map_rebuild(struct map *, uint32_t *buckets, char *err,
+	    size_t errsize);
 /*
  * Writers bracket changes with begin/commit: both locks, sync, new mtime.
  * map_commit() is map_sync(), which writes the changed pages to the file,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -301,7 +302,9 @@ fork_guardian(struct writer *w, char *err, size_t errsize)
 		 */
 		if (w->map.db != NULL) {
 			journal_detach();
+			journal_drop_writes(1);
 			map_discard(&w->map);
+			journal_drop_writes(0);
 		}
 		guardian_main(sv[1], w->journal, w->sync_ms);
 	}
@@ -458,7 +461,11 @@ reopen_map(struct writer *w)
 {
 	char err[512];
 
+	/* The old file's mapping must not serve reads of another file. */
+	journal_detach();
+	journal_drop_writes(1);
 	map_discard(&w->map);
+	journal_drop_writes(0);
 	if (open_map(w, err, sizeof(err)) == -1) {
 		log_warnx("map writer: %s", err);
 		return;
@@ -468,11 +475,50 @@ reopen_map(struct writer *w)
 		writer_check(w);
 }
 
+/*
+ * The batch made Berkeley DB split a bucket (see mapdb.c): rather than
+ * move entries under readers, the map is written anew, batch included,
+ * and renamed into place; the old file is put back as it was for the
+ * readers that still have it open.  Returns 0 when done (the commit is
+ * over), EIO if the new map cannot be opened, or -1 if the map cannot be
+ * written anew: the batch is then committed in place, as DRAC did.
+ */
+static int
+grow(struct writer *w)
+{
+	struct map *m = &w->map;
+	int64_t start = clock_mono_ms();
+	uint32_t before = map_buckets(m), after;
+	char err[PATH_MAX + 128];
+
+	if (w->grow_failed)
+		return -1;
+	if (map_rebuild(m, &after, err, sizeof(err)) == -1) {
+		log_warnx("%s; from now on the map grows in place, and a "
+		    "reader with the map open may miss entries that move",
+		    err);
+		w->grow_failed = 1;
+		return -1;
+	}
+	if (journal_rollback(w->journal, m->fd) == -1)
+		log_warn("map writer: cannot restore the replaced map file");
+	journal_end(w->journal);
+	map_end(m);
+	reopen_map(w);
+	if (w->readers.inotify != -1 &&
+	    inotify_add_watch(w->readers.inotify, w->path, IN_OPEN) == -1)
+		log_warn("writer: inotify on %s", w->path);
+	log_info("%s: a bucket was full: written anew with %" PRIu32
+	    " buckets instead of %" PRIu32 " in %" PRId64 " ms", w->path,
+	    after, before, clock_mono_ms() - start);
+	return m->db != NULL ? 0 : EIO;
+}
+
 static int
 apply(struct writer *w)
 {
 	struct map *m = &w->map;
-	int code, rc = 0;
+	int code, grown, rc = 0;
 
 	if (m->db == NULL)
 		reopen_map(w);
@@ -495,6 +541,8 @@ apply(struct writer *w)
 		else
 			rc = map_touch(m, op->expires);
 	}
+	if (rc == 0 && map_split(m) && (grown = grow(w)) != -1)
+		return grown;
 	if (rc == 0)
 		rc = map_sync(m);
 	if (rc != 0) {

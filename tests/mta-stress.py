@@ -263,6 +263,7 @@ def main():
         with st.lock:
             acked = dict(st.acked)
             calls = dict(st.call_start)
+        missed, first_miss = [], len(bad)
         for addr in known:
             cs, ack = acked[addr]
             # acked before the round: look at the ack as of the start
@@ -270,6 +271,7 @@ def main():
                 if addr in found:
                     n["found_ok"] += 1
                 elif not err:
+                    missed.append(addr)
                     bad.append("round %d: %s missing, acknowledged %.2f s "
                                "before the lookup started" %
                                (n["rounds"], addr, t_start - ack))
@@ -280,6 +282,14 @@ def main():
                     bad.append("round %d: %s found %.2f s after its last "
                                "acknowledgement (ttl %g s)" %
                                (n["rounds"], addr, t_start - ack, a.ttl))
+        if missed and not err:
+            # a fresh reader right away: were they in the file?
+            again, err2 = lookup(a, missed)
+            bad.insert(first_miss, "round %d: a fresh lookup %.2f s after the round "
+                       "found %d of the %d missing%s" %
+                       (n["rounds"], time.monotonic() - t_end,
+                        len(again & set(missed)), len(missed),
+                        " (%s)" % err2 if err2 else ""))
         for addr in controls:
             if addr in found:
                 bad.append("round %d: %s found, never added" %

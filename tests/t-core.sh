@@ -14,6 +14,7 @@ now() { date +%s; }
 map_value() { map_dump "$MAP" | sed -n "s|^$1=||p"; }
 log_has() { grep -q -- "$1" "$T/dracd.log"; }
 verify() { db5.3_verify -q "$MAP"; }
+fill_factor() { db5.3_stat -d "$MAP" | awk -F'\t' '$2 == "Specified fill factor" { print $1 }'; }
 
 echo "== startup errors"
 out=$("$DRACD" -f -e 0 "$MAP" 2>&1); rc=$?
@@ -251,6 +252,29 @@ check "foreign entry left alone" map_has "$MAP" static.example
 check "reload logged" grep -Eq "reloaded [0-9]+ live entries from .*, removed [1-9]" "$T/dracd.log"
 "$DRACCTL" -q add 192.0.2.53
 check "serving after reload" map_has "$MAP" 192.0.2.53
+stop_dracd
+
+echo "== a hash map another program made gets dracd's layout"
+rm -f "$MAP"
+printf 'VERSION=3\nformat=print\ntype=hash\nHEADER=END\n 192.0.2.54\n %s\n static.example\n RELAY\nDATA=END\n' "$fut" |
+    db5.3_load "$MAP"
+chmod 640 "$MAP"
+check "db5.3_load's map has Berkeley DB's default fill factor" \
+    [ "$(fill_factor)" = 0 ]
+start_dracd -e 30s -a "$T/dracd.allow" "$MAP" || exit 1
+check "rewrite logged" log_has "written anew with a page for each of its 16 buckets"
+check "rewritten with dracd's fill factor" [ "$(fill_factor)" = 4096 ]
+check "its address entry kept" [ "$(map_value 192.0.2.54)" = "$fut" ]
+check "its foreign entry kept" map_has "$MAP" static.example
+check "its mode kept" [ "$(stat -c %a "$MAP")" = 640 ]
+check "map verifies after the rewrite" verify
+"$DRACCTL" -q add 192.0.2.55
+check "serving after the rewrite" map_has "$MAP" 192.0.2.55
+stop_dracd
+: > "$T/dracd.log"
+start_dracd -e 30s -a "$T/dracd.allow" "$MAP" || exit 1
+check "a map in dracd's layout is not rewritten again" \
+    bash -c "! grep -q 'written anew' '$T/dracd.log'"
 stop_dracd
 start_dracd -i -e 30s -a "$T/dracd.allow" "$MAP" || exit 1
 check "-i starts with an empty map" [ -z "$(map_dump "$MAP")" ]

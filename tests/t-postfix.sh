@@ -124,4 +124,15 @@ check "stress: postmap -q lookups and SMTP sessions while dracd adds, renews and
 check "Postfix logged no warning about the map" \
     eval "! grep -E 'warning|fatal|panic' '$PF/maillog' | grep -F '$T/dracd'"
 
+# Postfix caches pages and the hash's parameters per open: entries must
+# not move under it when the map outgrows its buckets (see mapdb.c).
+stop_dracd
+start_mta_dracd -i -e 600s || exit 1
+check "while dracd grows the map, an open postmap and a fresh one find every entry added before they opened" \
+    /usr/bin/python3 "$TOP/tests/open-reader.py" --lib "$(plain_libdrac)" \
+    --map "$T/dracd" --postfix-config "$PFC"
+check "dracd logged the growth" \
+    grep -q "a bucket was full: written anew with 32 buckets instead of 16" "$T/dracd.log"
+check "the grown map verifies" db5.3_verify -q "$T/dracd.db"
+
 finish

@@ -348,11 +348,12 @@ map_rebuild(struct map *m, uint32_t *buckets, char *err, size_t errsize)
 
 	if ((ret = sum_pairs(m->db, &bytes)) != 0) {
 		set_err(err, errsize, m->path, ret);
-		return -1;
+		return ret;
 	}
 	if (fstat(m->fd, &st) == -1) {
-		snprintf(err, errsize, "%s: %s", m->path, strerror(errno));
-		return -1;
+		ret = errno;
+		snprintf(err, errsize, "%s: %s", m->path, strerror(ret));
+		return ret;
 	}
 	/* One name, so that a copy cut short is replaced by the next one. */
 	snprintf(tmp, sizeof(tmp), "%s.grow", m->path);
@@ -373,7 +374,7 @@ map_rebuild(struct map *m, uint32_t *buckets, char *err, size_t errsize)
 		snprintf(err, errsize, "%s: cannot write it anew with more "
 		    "buckets: %s", m->path, db_strerror(ret));
 		unlink(tmp);
-		return -1;
+		return ret;
 	}
 	sync_directory(m->path);
 	*buckets = b;

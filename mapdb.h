@@ -75,8 +75,9 @@ int	map_check(const char *, const struct map_format *, char *, size_t);
  * that is move entries; they must not reach this file.  map_rebuild()
  * writes what the handle holds into a new file with more buckets and
  * renames it over the map (the handle still has the old file: discard it
- * and open the map again); *buckets says how many.  A hash map another
- * program made has a foreign layout; map_rebuild() gives it ours.
+ * and open the map again); *buckets says how many.  It returns 0, or an
+ * error code (errno's or Berkeley DB's) with err filled in.  A hash map
+ * another program made has a foreign layout; map_rebuild() gives it ours.
  */
 int	map_split(struct map *);
 int	map_foreign_layout(const struct map *);

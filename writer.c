@@ -483,6 +483,8 @@ reopen_map(struct writer *w)
  * over), EIO if the new map cannot be opened, or -1 if the map cannot be
  * written anew: the batch is then committed in place, as DRAC did.
  */
+#define GROW_RETRY_MS	60000
+
 static int
 grow(struct writer *w)
 {
@@ -491,13 +493,18 @@ grow(struct writer *w)
 	uint32_t before = map_buckets(m), after;
 	char err[PATH_MAX + 128];
 
-	if (w->grow_failed)
+	int code;
+
+	if (start < w->grow_after)
 		return -1;
-	if (map_rebuild(m, &after, err, sizeof(err)) == -1) {
-		log_warnx("%s; from now on the map grows in place, and a "
-		    "reader with the map open may miss entries that move",
-		    err);
-		w->grow_failed = 1;
+	if ((code = map_rebuild(m, &after, err, sizeof(err))) != 0) {
+		int never = code == EACCES || code == EPERM || code == EROFS;
+
+		/* A full disk passes; a directory we may not write stays. */
+		w->grow_after = never ? INT64_MAX : start + GROW_RETRY_MS;
+		log_warnx("%s; %s the map grows in place, and a reader with "
+		    "the map open may miss entries that move", err, never ?
+		    "from now on" : "for a minute");
 		return -1;
 	}
 	if (journal_rollback(w->journal, m->fd) == -1)

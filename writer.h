@@ -69,7 +69,7 @@ struct writer {
 	 * the commit; the map must be touched in a later second first.
 	 */
 	int64_t			 stale_second;
-	int			 grow_failed;	/* grow in place from now on */
+	int64_t			 grow_after;	/* till then, grow in place */
 };
 
 /*

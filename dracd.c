@@ -466,14 +466,16 @@ static void
 relayout_map(struct map *map)
 {
 	char err[PATH_MAX + 128];
+	int64_t start = clock_mono_ms();
 	uint32_t buckets;
 
 	if (map_begin(map) != 0)
 		return;
 	if (map_rebuild(map, &buckets, err, sizeof(err)) == 0)
 		log_info("%s: written anew with a page for each of its %" PRIu32
-		    " buckets (its layout let entries move under readers)",
-		    map->path, buckets);
+		    " buckets in %" PRId64 " ms (its layout let entries move "
+		    "under readers)", map->path, buckets,
+		    clock_mono_ms() - start);
 	else
 		log_warnx("%s", err);
 	map_end(map);

@@ -475,6 +475,8 @@ reopen_map(struct writer *w)
 		writer_check(w);
 }
 
+#define GROW_RETRY_MS	60000
+
 /*
  * The batch made Berkeley DB split a bucket (see mapdb.c): rather than
  * move entries under readers, the map is written anew, batch included,
@@ -483,8 +485,6 @@ reopen_map(struct writer *w)
  * over), EIO if the new map cannot be opened, or -1 if the map cannot be
  * written anew: the batch is then committed in place, as DRAC did.
  */
-#define GROW_RETRY_MS	60000
-
 static int
 grow(struct writer *w)
 {
@@ -492,7 +492,6 @@ grow(struct writer *w)
 	int64_t start = clock_mono_ms();
 	uint32_t before = map_buckets(m), after;
 	char err[PATH_MAX + 128];
-
 	int code;
 
 	if (start < w->grow_after)

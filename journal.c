@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -204,6 +205,10 @@ journal_attach(struct journal *j, int fd)
 	sa.sa_flags = SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	map = mmap(NULL, hook.map_len, PROT_READ, MAP_SHARED, fd, 0);
+	/* Page by page: see copy_into() in mapdb.c on large folios. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	if (map != MAP_FAILED)
+		madvise(map, hook.map_len, MADV_RANDOM);
 	if (map != MAP_FAILED && sigaction(SIGBUS, &sa, NULL) == 0)
 		hook.map = map;
 	else if (map != MAP_FAILED)

@@ -296,6 +296,14 @@ copy_into(DB *from, const char *tmp, uint32_t buckets, int *fits)
 	to->set_cachesize(to, 0, 4u << 20, 1);
 	ret = to->open(to, NULL, tmp, NULL, DB_HASH, DB_CREATE | DB_EXCL,
 	    0600);
+	/*
+	 * Berkeley DB reads the new file's holes as it fills them; read
+	 * ahead, they would come into the page cache as large folios, and
+	 * every 4 KB page write into one walks all its blocks (measured:
+	 * adds at 1,000,000 entries a third dearer).
+	 */
+	if (ret == 0 && (ret = to->fd(to, &fd)) == 0)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	if (ret == 0)
 		ret = from->cursor(from, NULL, &cursor, 0);
 	memset(&k, 0, sizeof(k));

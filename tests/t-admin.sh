@@ -170,6 +170,16 @@ check "and reach the map" map_has "$MAP" 192.0.2.70
 check "the map belongs to nobody" [ "$(stat -c %U "$MAP")" = nobody ]
 check "and stays readable by the MTAs (mode $(stat -c %a "$MAP"))" \
     [ "$(( 0$(stat -c %a "$MAP") & 044 ))" -eq 36 ]
+# 3,000 adds outgrow the 16 buckets of a new map: nobody writes it anew.
+out=$(python3 "$TOP/tests/rpcload.py" 3000 10.9.0.1)
+check "as nobody, 3000 adds that outgrow the map all succeed ($out)" \
+    [ "$out" = "0=3000" ]
+check "the map was written anew" \
+    grep -q "a bucket was full: written anew" "$T/dracd.log"
+check "the new file belongs to nobody, mode 644 ($(stat -c '%U %a' "$MAP"))" \
+    [ "$(stat -c '%U %a' "$MAP")" = "nobody 644" ]
+check "and holds every address" \
+    [ "$(map_dump "$MAP" | grep -c '^10\.9\.')" -eq 3000 ]
 old=$writer
 kill -9 "$writer"
 check "after the map guardian died, adds work" "$DRACCTL" -q add 192.0.2.71
@@ -188,6 +198,16 @@ check "the map keeps its group and mode ($(stat -c '%U:%G %a' "$MAP"))" \
     [ "$(stat -c '%U:%G %a' "$MAP")" = "nobody:mail 640" ]
 check "and is still written" "$DRACCTL" -q add 192.0.2.72
 check "... into the map" map_has "$MAP" 192.0.2.72
+# nobody cannot give a new file the group mail, the MTA's only access
+out=$(python3 "$TOP/tests/rpcload.py" 3000 10.10.0.1)
+check "3000 more adds all succeed ($out)" [ "$out" = "0=3000" ]
+check "the map grows in place, and the log says why, once" \
+    [ "$(grep -c 'Operation not permitted; from now on the map grows in place' "$T/dracd.log")" -eq 1 ]
+check "the map keeps its owner, group and mode ($(stat -c '%U:%G %a' "$MAP"))" \
+    [ "$(stat -c '%U:%G %a' "$MAP")" = "nobody:mail 640" ]
+check "and holds every address" \
+    [ "$(map_dump "$MAP" | grep -c '^10\.')" -eq 6000 ]
+check "and verifies" db5.3_verify -q "$MAP"
 stop_dracd
 check "-u with an unknown user fails at once" bash -c "! '$DRACD' -f -u no-such-user-x '$MAP' 2>/dev/null"
 

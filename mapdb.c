@@ -273,6 +273,24 @@ sum_pairs(DB *db, uint64_t *bytes)
 }
 
 /*
+ * Berkeley DB creates a file as "__db.NAME" beside it, then renames it.
+ * A dracd killed in between leaves that empty file, and the next create
+ * of NAME waits for its creator, a second per try, and fails after 100.
+ */
+static void
+remove_stale(const char *tmp)
+{
+	char own[PATH_MAX];
+	const char *slash = strrchr(tmp, '/');
+	int dirlen = slash == NULL ? 0 : (int)(slash - tmp + 1);
+
+	unlink(tmp);
+	if (snprintf(own, sizeof(own), "%.*s__db.%s", dirlen, tmp,
+	    tmp + dirlen) < (int)sizeof(own))
+		unlink(own);
+}
+
+/*
  * Writes every pair of from into a new file at tmp with the given number
  * of buckets.  *fits is 0 if a bucket overflowed all the same (entries
  * bunched up): the caller tries again with more.
@@ -287,7 +305,7 @@ copy_into(DB *from, const char *tmp, uint32_t buckets, int *fits)
 	int ret, fd;
 
 	*fits = 0;
-	unlink(tmp);
+	remove_stale(tmp);
 	if ((ret = db_create(&to, NULL, 0)) != 0)
 		return ret;
 	to->set_errcall(to, db_message);

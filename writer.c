@@ -276,6 +276,20 @@ guardian_main(int sock, struct journal *journal, int sync_ms)
 	_exit(0);
 }
 
+/*
+ * Forgets the map handle and what its cache holds, writing nothing: the
+ * file's mapping must not serve reads of another file, and the handle's
+ * close would write its changed pages (see journal_drop_writes()).
+ */
+static void
+discard_map(struct writer *w)
+{
+	journal_detach();
+	journal_drop_writes(1);
+	map_discard(&w->map);
+	journal_drop_writes(0);
+}
+
 static int
 fork_guardian(struct writer *w, char *err, size_t errsize)
 {
@@ -300,12 +314,8 @@ fork_guardian(struct writer *w, char *err, size_t errsize)
 		 * its copy of the handle is not ours to keep (nothing to
 		 * write; the map comes again with the go message).
 		 */
-		if (w->map.db != NULL) {
-			journal_detach();
-			journal_drop_writes(1);
-			map_discard(&w->map);
-			journal_drop_writes(0);
-		}
+		if (w->map.db != NULL)
+			discard_map(w);
 		guardian_main(sv[1], w->journal, w->sync_ms);
 	}
 	close(sv[1]);
@@ -461,11 +471,7 @@ reopen_map(struct writer *w)
 {
 	char err[512];
 
-	/* The old file's mapping must not serve reads of another file. */
-	journal_detach();
-	journal_drop_writes(1);
-	map_discard(&w->map);
-	journal_drop_writes(0);
+	discard_map(w);
 	if (open_map(w, err, sizeof(err)) == -1) {
 		log_warnx("map writer: %s", err);
 		return;

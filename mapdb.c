@@ -207,17 +207,15 @@ hash_shape(DB *db, uint32_t *buckets, uint32_t *ffactor)
 	return 0;
 }
 
-/* Remembers the shape the file has now: map_split() compares with it. */
+/* Remembers the buckets the file has now: map_split() compares. */
 static void
 note_shape(struct map *m)
 {
 	uint32_t ffactor;
 
-	m->buckets = 0;
-	m->ffactor = 0;
-	if (m->format.type == DB_HASH &&
-	    hash_shape(m->db, &m->buckets, &ffactor) == 0)
-		m->ffactor = ffactor;
+	m->buckets = 0;	/* and so stays when the shape cannot be read */
+	if (m->format.type == DB_HASH)
+		hash_shape(m->db, &m->buckets, &ffactor);
 }
 
 int
@@ -232,9 +230,13 @@ map_split(struct map *m)
 }
 
 int
-map_foreign_layout(const struct map *m)
+map_foreign_layout(struct map *m)
 {
-	return m->format.type == DB_HASH && m->ffactor != MAP_FFACTOR;
+	uint32_t buckets, ffactor;
+
+	return m->format.type == DB_HASH &&
+	    hash_shape(m->db, &buckets, &ffactor) == 0 &&
+	    ffactor != MAP_FFACTOR;
 }
 
 uint32_t
@@ -336,26 +338,34 @@ copy_into(DB *from, const char *tmp, uint32_t buckets, int *fits)
 		*fits = got == buckets;
 	/* The disk has the new map before its name does. */
 	if (ret == 0 && *fits && (ret = to->sync(to, 0)) == 0 &&
-	    (ret = to->fd(to, &fd)) == 0 && fdatasync(fd) == -1)
+	    fdatasync(fd) == -1)
 		ret = errno;
 	to->close(to, ret == 0 && *fits ? 0 : DB_NOSYNC);
 	return ret;
+}
+
+/* The directory path is in: "." for a bare name, "/" at the top. */
+static void
+parent_directory(const char *path, char *dir, size_t size)
+{
+	char *slash;
+
+	snprintf(dir, size, "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, size, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
 }
 
 static void
 sync_directory(const char *path)
 {
 	char dir[PATH_MAX];
-	char *slash;
 	int fd;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	parent_directory(path, dir, sizeof(dir));
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
 	if (fsync(fd) == -1)
@@ -895,25 +905,16 @@ int
 map_check(const char *path, const struct map_format *format, char *err,
     size_t errsize)
 {
-	char *dir, *slash;
+	char dir[PATH_MAX];
 	DB *db;
 	int ret;
 
 	if (access(path, F_OK) == -1) {
-		if ((dir = strdup(path)) == NULL)
-			return -1;
-		slash = strrchr(dir, '/');
-		if (slash == NULL)
-			strcpy(dir, ".");
-		else if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
+		parent_directory(path, dir, sizeof(dir));
 		ret = access(dir, W_OK);
 		if (ret == -1)
 			snprintf(err, errsize, "%s: cannot create the map in "
 			    "%s: %s", path, dir, strerror(errno));
-		free(dir);
 		return ret;
 	}
 	if (access(path, R_OK | W_OK) == -1) {

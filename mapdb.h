@@ -29,7 +29,6 @@ struct map {
 	struct map_format format;
 	int		 locked;
 	uint32_t	 buckets;	/* a hash map's, when opened */
-	uint32_t	 ffactor;
 };
 
 /* Parses a comma list such as "hash,nul,cidr"; -1 with *why on error. */
@@ -80,7 +79,7 @@ int	map_check(const char *, const struct map_format *, char *, size_t);
  * another program made has a foreign layout; map_rebuild() gives it ours.
  */
 int	map_split(struct map *);
-int	map_foreign_layout(const struct map *);
+int	map_foreign_layout(struct map *);
 uint32_t map_buckets(const struct map *);
 int	map_rebuild(struct map *, uint32_t *buckets, char *err,
 	    size_t errsize);

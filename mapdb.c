@@ -433,7 +433,7 @@ open_fresh(struct map *m, char *err, size_t errsize)
 		return -1;
 	}
 	snprintf(tmp, len, "%s.new.%ld", m->path, (long)getpid());
-	unlink(tmp);
+	remove_stale(tmp);
 	if (m->format.type == DB_HASH)
 		hash_layout(m->db, MAP_MIN_BUCKETS);
 	ret = m->db->open(m->db, NULL, tmp, NULL, m->format.type,
@@ -744,7 +744,7 @@ map_repair(const char *path, const struct map_format *format, char *report,
 	snprintf(tmp, sizeof(tmp), "%s.salvage.%ld", path, (long)getpid());
 	snprintf(kept, sizeof(kept), "%s.damaged.%lld", path,
 	    (long long)time(NULL));
-	unlink(tmp);
+	remove_stale(tmp);
 	if ((ret = db_create(&db, NULL, 0)) == 0) {
 		db->set_errcall(db, db_message);
 		ret = db->open(db, NULL, tmp, NULL, format->type,

@@ -683,7 +683,10 @@ event_loop(struct dracd *d)
 		int more = expire_due(d, now);
 		struct table_entry *first = table_first(&d->table);
 		int timeout, nready;
-		size_t n = (size_t)svc_max_pollfd + 1;
+		/* The signal pipe and the writer's unlock timer come last. */
+		size_t n = (size_t)svc_max_pollfd + 2;
+		int unlock_fd = d->map_path != NULL ?
+		    writer_unlock_fd(&d->writer) : -1;
 
 		int64_t wait = service_maintain(now);
 		int64_t publish = dracd_publish(d);
@@ -712,15 +715,26 @@ event_loop(struct dracd *d)
 		}
 		memcpy(fds, svc_pollfd, (size_t)svc_max_pollfd * sizeof(*fds));
 		socketmap_pollfds(fds + svc_max_pollfd);	/* socketmap */
+		fds[n - 2].fd = unlock_fd;
+		fds[n - 2].events = POLLIN;
+		fds[n - 2].revents = 0;
 		fds[n - 1].fd = signal_pipe[0];
 		fds[n - 1].events = POLLIN;
 		fds[n - 1].revents = 0;
+		/* A reader that opened the map waits for our locks. */
+		if (unlock_fd != -1 && writer_reader_waits())
+			writer_unlock(&d->writer);
 		nready = poll(fds, (nfds_t)n, timeout);
+		if (unlock_fd != -1 && (writer_reader_waits() ||
+		    (nready > 0 && (fds[n - 2].revents & POLLIN))))
+			writer_unlock(&d->writer);
 		if (nready == -1) {
 			if (errno != EINTR)
 				log_warn("poll");
 			continue;
 		}
+		if (fds[n - 2].revents & POLLIN)
+			nready--;
 		if (fds[n - 1].revents & POLLIN) {
 			nready--;
 			if (handle_signals(d))

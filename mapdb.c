@@ -991,6 +991,8 @@ lock_file(int fd, int exclusive)
 int
 map_begin(struct map *m)
 {
+	if (m->locked)
+		return 0;
 	if (lock_file(m->fd, 1) == -1)
 		return errno;
 	m->locked = 1;

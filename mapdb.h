@@ -87,7 +87,7 @@ int	map_rebuild(struct map *, uint32_t *buckets, char *err,
  * Writers bracket changes with begin/commit: both locks, sync, new mtime.
  * map_commit() is map_sync(), which writes the changed pages to the file,
  * then map_end(), which unlocks.  These return 0 or an error code for
- * db_strerror().
+ * db_strerror().  map_begin() on a map still locked keeps the locks.
  */
 int	map_begin(struct map *);
 int	map_sync(struct map *);

@@ -1,6 +1,7 @@
 /* writer.c: dracd's map writer, and the guardian child that covers it. */
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -26,12 +27,15 @@
  * spares a read() of the watch on every commit.
  */
 static volatile sig_atomic_t reader_opened;
+/* The same news for writer_unlock_due(): that reader may wait for us. */
+static volatile sig_atomic_t reader_waits;
 
 static void
 on_reader_open(int sig)
 {
 	(void)sig;
 	reader_opened = 1;
+	reader_waits = 1;
 }
 
 static void
@@ -367,6 +371,7 @@ writer_prepare(struct writer *w, const char *path,
 	w->pid = -1;
 	w->map.fd = -1;
 	w->readers.inotify = -1;
+	w->unlock_timer = -1;
 	w->sync_ms = sync_ms;
 	w->format = *format;
 	if ((w->path = strdup(path)) == NULL ||
@@ -405,6 +410,11 @@ writer_start(struct writer *w, const struct passwd *pw, char *err,
 		return -1;
 	}
 	watch_readers(&w->readers, w->path);
+	w->unlock_timer = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->unlock_timer == -1)
+		log_warn("map writer: timerfd_create; readers' locks are taken "
+		    "for each commit");
 	if (w->sync_ms > 0)
 		db_env_set_func_fsync(defer_fsync);
 	return release_guardian(w, err, errsize);
@@ -471,6 +481,8 @@ reopen_map(struct writer *w)
 {
 	char err[512];
 
+	/* The guardian would keep a locked file open, and readers out. */
+	writer_unlock(w);
 	discard_map(w);
 	if (open_map(w, err, sizeof(err)) == -1) {
 		log_warnx("map writer: %s", err);
@@ -526,6 +538,23 @@ grow(struct writer *w)
 	return m->db != NULL ? 0 : EIO;
 }
 
+/* Arms the timer that lets the locks go; without it, none are held. */
+static void
+hold_locks(struct writer *w)
+{
+	struct itimerspec when = {
+		.it_value = { .tv_nsec = WRITER_HOLD_US * 1000 }
+	};
+
+	if (w->unlock_timer != -1 &&
+	    timerfd_settime(w->unlock_timer, 0, &when, NULL) == -1) {
+		log_warn("map writer: timerfd_settime; readers' locks are "
+		    "taken for each commit from now on");
+		close(w->unlock_timer);
+		w->unlock_timer = -1;
+	}
+}
+
 static int
 apply(struct writer *w)
 {
@@ -536,8 +565,11 @@ apply(struct writer *w)
 		reopen_map(w);
 	if (m->db == NULL)
 		return EIO;
-	if ((code = map_begin(m)) != 0)
-		return code;
+	if (!m->locked) {
+		if ((code = map_begin(m)) != 0)
+			return code;
+		hold_locks(w);
+	}
 	journal_begin(w->journal);
 	for (size_t i = 0; i < w->nops && rc == 0; i++) {
 		const struct writer_op *op = &w->ops[i];
@@ -567,7 +599,8 @@ apply(struct writer *w)
 			    "failed commit", undone);
 	}
 	journal_end(w->journal);
-	map_end(m);
+	if (rc != 0 || w->unlock_timer == -1)
+		map_end(m);
 	if (rc != 0)
 		reopen_map(w);
 	return rc;
@@ -600,6 +633,33 @@ writer_commit(struct writer *w)
 }
 
 int
+writer_unlock_fd(const struct writer *w)
+{
+	return w->unlock_timer;
+}
+
+int
+writer_reader_waits(void)
+{
+	return reader_waits;
+}
+
+void
+writer_unlock(struct writer *w)
+{
+	uint64_t expirations;
+
+	reader_waits = 0;
+	/* Unread, a timer that went off keeps poll() waking. */
+	if (w->unlock_timer != -1 &&
+	    read(w->unlock_timer, &expirations, sizeof(expirations)) == -1 &&
+	    errno != EAGAIN)
+		log_warn("map writer: reading the unlock timer");
+	if (w->map.locked)
+		map_end(&w->map);
+}
+
+int
 writer_touch(struct writer *w, int64_t second)
 {
 	struct drac_addr none;
@@ -628,6 +688,9 @@ writer_stop(struct writer *w)
 	if (w->readers.inotify != -1)
 		close(w->readers.inotify);
 	w->readers.inotify = -1;
+	if (w->unlock_timer != -1)
+		close(w->unlock_timer);
+	w->unlock_timer = -1;
 	stop_guardian(w);
 }
 

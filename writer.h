@@ -35,6 +35,17 @@ struct writer_op {
 /* Bounds one batch, and so one lock hold and the journal it needs. */
 #define WRITER_MAX_OPS	1024
 
+/*
+ * The readers' locks outlast a commit, for the commits that follow:
+ * taking and dropping both costs four system calls, a sixth of an add's
+ * CPU.  They are let go WRITER_HOLD_US after they were taken (a timer,
+ * armed once per hold: a timeout that moves with each poll costs a
+ * virtual machine more than the locks), and at once when a reader opens
+ * the map.  A reader that has the map open waits for a lookup at most
+ * that long plus one commit.
+ */
+#define WRITER_HOLD_US	1000
+
 /* What a forked guardian waits for, with the map's descriptor. */
 struct writer_go {
 	int32_t		drop;		/* become uid/gid first */
@@ -70,6 +81,7 @@ struct writer {
 	 */
 	int64_t			 stale_second;
 	int64_t			 grow_after;	/* till then, grow in place */
+	int			 unlock_timer;	/* timerfd, or -1: no holding */
 };
 
 /*
@@ -98,6 +110,14 @@ int	writer_del(struct writer *, const struct drac_addr *);
  * fails is undone whole (and Berkeley DB's cached pages forgotten).
  */
 int	writer_commit(struct writer *);
+/*
+ * The event loop polls writer_unlock_fd() (-1 if none) and calls
+ * writer_unlock() when it is readable; writer_reader_waits() says to
+ * unlock at once.
+ */
+int	writer_unlock_fd(const struct writer *);
+int	writer_reader_waits(void);
+void	writer_unlock(struct writer *);
 /* After SIGCHLD: replaces a guardian that died.  0, or -1 if it could
  * not be replaced (logged; tried again at the next call). */
 int	writer_check(struct writer *);

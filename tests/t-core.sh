@@ -159,6 +159,50 @@ done
 check "after a dracctl del: flock" flock -s -w 2 "$MAP" true
 check "after a dracctl del: fcntl read lock" fcntl_read_lock
 
+# dracd keeps the locks for the commits that follow, a millisecond at
+# most, and lets go at once when a reader opens the map.  A reader that
+# opened it earlier (as smtpd does) has only the millisecond: it must get
+# in after an add when dracd is idle, and while adds keep coming.
+# held_reader SECONDS: opens the map, waits 1 s, then takes and drops both
+# kinds of shared lock for SECONDS; each must come within 2 s.
+held_reader() {
+	python3 - "$MAP" "$1" <<'PY'
+import fcntl, signal, sys, time
+f = open(sys.argv[1], "rb")
+time.sleep(1)
+def late(*_):
+    sys.exit("a shared lock did not come within 2 s")
+signal.signal(signal.SIGALRM, late)
+n, end = 0, time.monotonic() + float(sys.argv[2])
+while n == 0 or time.monotonic() < end:
+    signal.alarm(2)
+    fcntl.flock(f, fcntl.LOCK_SH)
+    fcntl.flock(f, fcntl.LOCK_UN)
+    fcntl.lockf(f, fcntl.LOCK_SH)
+    fcntl.lockf(f, fcntl.LOCK_UN)
+    signal.alarm(0)
+    n += 1
+print(n)
+PY
+}
+held_reader 0 >"$T/held.idle" & reader=$!
+sleep 0.5
+$RAW udp 1 1 c0000266 >/dev/null
+check "a reader with the map open gets in after an add" wait "$reader"
+held_reader 3 >"$T/held.busy" & reader=$!
+# Renewals of a few hundred addresses: growing the map would put a new
+# file in its place, whose locks that reader would never meet.
+while [ ! -e "$T/held.stop" ]; do
+	python3 "$TOP/tests/rpcload.py" 300 10.80.0.1
+done >"$T/held.load" 2>&1 & load=$!
+check "a reader with the map open gets in while adds keep coming" wait "$reader"
+touch "$T/held.stop"
+wait "$load"
+check "... and took the locks more than once ($(cat "$T/held.busy") times)" \
+    [ "$(cat "$T/held.busy")" -gt 1 ]
+check "the adds went on meanwhile" \
+    [ "$(grep -c 'renewed 10\.80\.' "$T/dracd.log")" -ge 300 ]
+
 echo "== allow list"
 out=$("$CLASSIC" auth6 ::1 2001:db8::20)
 check "::1 allowed as IPv6 notifier" grep -q "^rc=0" <<<"$out"

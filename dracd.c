@@ -725,14 +725,13 @@ event_loop(struct dracd *d)
 		if (unlock_fd != -1 && writer_reader_waits())
 			writer_unlock(&d->writer);
 		nready = poll(fds, (nfds_t)n, timeout);
+		if (nready == -1 && errno != EINTR)
+			log_warn("poll");
 		if (unlock_fd != -1 && (writer_reader_waits() ||
 		    (nready > 0 && (fds[n - 2].revents & POLLIN))))
 			writer_unlock(&d->writer);
-		if (nready == -1) {
-			if (errno != EINTR)
-				log_warn("poll");
+		if (nready == -1)
 			continue;
-		}
 		if (fds[n - 2].revents & POLLIN)
 			nready--;
 		if (fds[n - 1].revents & POLLIN) {

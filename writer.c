@@ -67,18 +67,35 @@ watch_readers(struct map_readers *r, const char *path)
 	reader_opened = 1;
 }
 
-/* Reads the watch; returns nonzero if a reader opened the map. */
+/*
+ * Reads the watch; returns nonzero if a reader opened the map.  Only
+ * IN_OPEN counts: the watch of a map file replaced by a growth ends with
+ * IN_IGNORED once the guardian lets go of the old file, and taken for a
+ * reader it would hold replies for a second (see note_change()).
+ */
 static int
 drain_opens(struct map_readers *r)
 {
-	char events[4096];
+	union {
+		struct inotify_event	event;
+		char			bytes[4096];
+	} buf;
+	const size_t head = sizeof(struct inotify_event);
 	int seen = 0;
+	ssize_t n;
 
 	if (r->signalled && !reader_opened)
 		return 0;
 	reader_opened = 0;
-	while (read(r->inotify, events, sizeof(events)) > 0)
-		seen = 1;
+	while ((n = read(r->inotify, &buf, sizeof(buf))) > 0)
+		for (size_t at = 0; at + head <= (size_t)n;) {
+			struct inotify_event ev;
+
+			memcpy(&ev, buf.bytes + at, head);
+			if (ev.mask & IN_OPEN)
+				seen = 1;
+			at += head + ev.len;
+		}
 	return seen;
 }
 
@@ -622,8 +639,13 @@ writer_commit(struct writer *w)
 	code = apply(w);
 	w->nops = 0;
 	if (w->map.db != NULL && (stale = note_change(&w->readers,
-	    changed_second(&w->map, before.tv_sec))) > w->stale_second)
+	    changed_second(&w->map, before.tv_sec))) > w->stale_second) {
+		if (w->stale_second == 0)
+			log_debug("map writer: replies held for the map's "
+			    "modification time: a second change in second "
+			    "%" PRId64 " while a reader opens the map", stale);
 		w->stale_second = stale;
+	}
 	/* The guardian syncs: wake it when the first change waits. */
 	if (code == 0 && w->sync_ms > 0 &&
 	    journal_dirty(w->journal, clock_mono_ms()) && (w->fd == -1 ||

@@ -329,6 +329,23 @@ start_dracd -i -e 30s -a "$T/dracd.allow" "$MAP" || exit 1
 check "-i starts with an empty map" [ -z "$(map_dump "$MAP")" ]
 check "map verifies after -i" verify
 check "map is readable by all (0644)" [ "$(stat -c %a "$MAP")" = 644 ]
+
+echo "== a growth is not a reader opening the map"
+# Replies wait for the map's modification time only when a reader opened
+# the map lately.  The watch of a map file that a growth replaced ends
+# with an event that is no open; counted as one, it held replies for up
+# to a second, again and again for two seconds.  No reader here.
+stop_dracd
+start_dracd -i -e 30s -a "$T/dracd.allow" "$MAP" || exit 1
+from=$(($(wc -l <"$T/dracd.log") + 1))
+python3 "$TOP/tests/rpcload.py" 3000 10.91.0.1 >/dev/null
+end=$((SECONDS + 3))
+while [ "$SECONDS" -lt "$end" ]; do
+	python3 "$TOP/tests/rpcload.py" 300 10.91.0.1 >/dev/null
+done
+check "the map grew" bash -c "tail -n +$from '$T/dracd.log' | grep -q 'a bucket was full'"
+check "no reply was held for the modification time" \
+    bash -c "! tail -n +$from '$T/dracd.log' | grep -q 'replies held'"
 stop_dracd
 
 echo "== map formats"

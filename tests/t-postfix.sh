@@ -116,6 +116,8 @@ check "smtpd reads the map from inside its chroot" smtpd_chrooted
 relay_lifecycle ::1 "$V6CLIENT" "$V6CLIENT" -s ::1
 check "same-second writes after an smtpd reopened the map: the next session relays" \
     check_same_second
+check "... because dracd held that reply for the modification time" \
+    grep -q "replies held for the map's modification time" "$T/dracd.log"
 check "stress: postmap -q lookups and SMTP sessions while dracd adds, renews and expires" \
     /usr/bin/python3 "$TOP/tests/mta-stress.py" --mta postfix \
     --lib "$(plain_libdrac)" --dracctl "$DRACCTL" --ttl "$TTL" \

@@ -40,7 +40,7 @@
 #define MAX_TTL		(366 * 24 * 3600)
 #define DEFAULT_MAX_ENTRIES	10000000
 /* A power failure loses at most this much; a crash of dracd nothing. */
-#define DEFAULT_SYNC_MS	200
+#define DEFAULT_SYNC_MS	1000
 /* Expiring in slices keeps adds flowing while many entries expire at once. */
 #define EXPIRE_SLICE	32
 /* A mass expiry worth a line in the log (the bench reads it too). */

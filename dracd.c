@@ -407,6 +407,13 @@ dracd_publish(struct dracd *d)
 }
 
 void
+dracd_unlock_map(struct dracd *d)
+{
+	if (d->map_path != NULL)
+		writer_unlock(&d->writer);
+}
+
+void
 dracd_publish_now(struct dracd *d)
 {
 	int64_t ms;
@@ -415,6 +422,8 @@ dracd_publish_now(struct dracd *d)
 		struct timespec ts = { .tv_sec = ms / 1000,
 		    .tv_nsec = (ms % 1000) * 1000000 };
 
+		/* Readers need not wait out the second with us. */
+		dracd_unlock_map(d);
 		nanosleep(&ts, NULL);
 	}
 }
@@ -660,6 +669,7 @@ handle_signals(struct dracd *d)
 			log_stats(d);
 			break;
 		case SIGCHLD:
+			dracd_unlock_map(d);	/* a new guardian takes a while */
 			writer_check(&d->writer);
 			break;
 		}
@@ -683,10 +693,9 @@ event_loop(struct dracd *d)
 		int more = expire_due(d, now);
 		struct table_entry *first = table_first(&d->table);
 		int timeout, nready;
-		/* The signal pipe and the writer's unlock timer come last. */
+		/* The writer's unlock timer and the signal pipe come last. */
 		size_t n = (size_t)svc_max_pollfd + 2;
-		int unlock_fd = d->map_path != NULL ?
-		    writer_unlock_fd(&d->writer) : -1;
+		int unlock_fd;
 
 		int64_t wait = service_maintain(now);
 		int64_t publish = dracd_publish(d);
@@ -715,6 +724,8 @@ event_loop(struct dracd *d)
 		}
 		memcpy(fds, svc_pollfd, (size_t)svc_max_pollfd * sizeof(*fds));
 		socketmap_pollfds(fds + svc_max_pollfd);	/* socketmap */
+		unlock_fd = d->map_path != NULL ?
+		    writer_unlock_fd(&d->writer) : -1;
 		fds[n - 2].fd = unlock_fd;
 		fds[n - 2].events = POLLIN;
 		fds[n - 2].revents = 0;
@@ -994,6 +1005,7 @@ main(int argc, char *argv[])
 	if (ready_fd != -1)
 		daemon_ready(ready_fd);
 	event_loop(&d);
+	dracd_unlock_map(&d);	/* stopping talks to rpcbind */
 	/* Replies held for the map's st_mtime are owed: settle them first. */
 	dracd_publish_now(&d);
 	service_stop();

@@ -91,6 +91,8 @@ void	admin_dispatch(struct dracd *, struct svc_req *, SVCXPRT *,
  */
 int64_t	dracd_publish(struct dracd *);
 void	dracd_publish_now(struct dracd *);
+/* Lets the readers in before something that may block (see writer.h). */
+void	dracd_unlock_map(struct dracd *);
 
 /*
  * Hold a UDP reply of nwords XDR words until dracd_publish(); -1 if it

@@ -632,6 +632,8 @@ service_maintain(int64_t now_ms)
 {
 	if (now_ms < service.next_check)
 		return service.next_check - now_ms;
+	/* The probe waits for rpcbind, up to PROBE_TIMEOUT_MS. */
+	dracd_unlock_map(service.dracd);
 	switch (still_registered()) {
 	case 1:
 		if (service.rpcbind_lost)

@@ -27,7 +27,7 @@
  * spares a read() of the watch on every commit.
  */
 static volatile sig_atomic_t reader_opened;
-/* The same news for writer_unlock_due(): that reader may wait for us. */
+/* The same news for writer_reader_waits(): that reader waits for us. */
 static volatile sig_atomic_t reader_waits;
 
 static void
@@ -92,7 +92,8 @@ drain_opens(struct map_readers *r)
 			struct inotify_event ev;
 
 			memcpy(&ev, buf.bytes + at, head);
-			if (ev.mask & IN_OPEN)
+			/* Opens lost to an overflow may have been readers'. */
+			if (ev.mask & (IN_OPEN | IN_Q_OVERFLOW))
 				seen = 1;
 			at += head + ev.len;
 		}
@@ -649,8 +650,11 @@ writer_commit(struct writer *w)
 	/* The guardian syncs: wake it when the first change waits. */
 	if (code == 0 && w->sync_ms > 0 &&
 	    journal_dirty(w->journal, clock_mono_ms()) && (w->fd == -1 ||
-	    send(w->fd, "s", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1))
+	    send(w->fd, "s", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)) {
+		/* Forking a new guardian takes a while. */
+		writer_unlock(w);
 		writer_check(w);
+	}
 	return code;
 }
 

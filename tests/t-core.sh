@@ -195,13 +195,14 @@ held_reader 3 >"$T/held.busy" & reader=$!
 while [ ! -e "$T/held.stop" ]; do
 	python3 "$TOP/tests/rpcload.py" 300 10.80.0.1
 done >"$T/held.load" 2>&1 & load=$!
+PIDS+=("$load")
 check "a reader with the map open gets in while adds keep coming" wait "$reader"
 touch "$T/held.stop"
 wait "$load"
 check "... and took the locks more than once ($(cat "$T/held.busy") times)" \
     [ "$(cat "$T/held.busy")" -gt 1 ]
 check "the adds went on meanwhile" \
-    [ "$(grep -c 'renewed 10\.80\.' "$T/dracd.log")" -ge 300 ]
+    [ "$(grep -c -E '(added|renewed) 10\.80\.' "$T/dracd.log")" -ge 100 ]
 
 echo "== allow list"
 out=$("$CLASSIC" auth6 ::1 2001:db8::20)

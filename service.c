@@ -290,6 +290,12 @@ dispatch(struct svc_req *rq, SVCXPRT *xprt)
 	bool_t decoded;
 	int wait;
 
+	/*
+	 * A reply on a stream can block: libtirpc retries a full socket for
+	 * up to two seconds.  Readers must not wait for a stalled client.
+	 */
+	if (limit == UINT_MAX)
+		dracd_unlock_map(service.dracd);
 	if (rq->rq_vers == DRACVERS3 && rq->rq_proc != NULLPROC) {
 		if (caller_of(xprt, &notifier) == -1) {
 			log_warnx("request over a transport without a caller "

@@ -41,10 +41,14 @@ struct writer_op {
  * CPU.  They are let go WRITER_HOLD_US after they were taken (a timer,
  * armed once per hold: a timeout that moves with each poll costs a
  * virtual machine more than the locks), and at once when a reader opens
- * the map.  A reader that has the map open waits for a lookup at most
- * that long plus one commit.
+ * or reads the map.  While readers are about (the map was opened or read
+ * in the last WRITER_READERS_QUIET_MS), the locks go with each commit:
+ * a waiting reader, woken when they go, must run before dracd takes them
+ * again, and on a busy machine it often does not.  So only a reader's
+ * first lookup after a quiet second waits for a hold.
  */
 #define WRITER_HOLD_US	1000
+#define WRITER_READERS_QUIET_MS	1000
 
 /* What a forked guardian waits for, with the map's descriptor. */
 struct writer_go {
@@ -82,6 +86,7 @@ struct writer {
 	int64_t			 stale_second;
 	int64_t			 grow_after;	/* till then, grow in place */
 	int			 unlock_timer;	/* timerfd, or -1: no holding */
+	int64_t			 hold_after;	/* mono ms: readers were about */
 };
 
 /*

@@ -160,16 +160,17 @@ check "after a dracctl del: flock" flock -s -w 2 "$MAP" true
 check "after a dracctl del: fcntl read lock" fcntl_read_lock
 
 # dracd keeps the locks for the commits that follow, a millisecond at
-# most, and lets go at once when a reader opens the map.  A reader that
-# opened it earlier (as smtpd does) has only the millisecond: it must get
-# in after an add when dracd is idle, and while adds keep coming.
-# held_reader SECONDS: opens the map, waits 1 s, then takes and drops both
+# most, unless a reader opened or read the map in the last second.  A
+# reader that opened it earlier and has read nothing since has only the
+# millisecond: it must get in after an add when dracd is idle, and while
+# adds keep coming.
+# held_reader SECONDS: opens the map, waits 2 s, then takes and drops both
 # kinds of shared lock for SECONDS; each must come within 2 s.
 held_reader() {
 	python3 - "$MAP" "$1" <<'PY'
 import fcntl, signal, sys, time
 f = open(sys.argv[1], "rb")
-time.sleep(1)
+time.sleep(2)
 def late(*_):
     sys.exit("a shared lock did not come within 2 s")
 signal.signal(signal.SIGALRM, late)
@@ -186,7 +187,7 @@ print(n)
 PY
 }
 held_reader 0 >"$T/held.idle" & reader=$!
-sleep 0.5
+sleep 1.5	# the open is a second old: dracd holds the locks again
 $RAW udp 1 1 c0000266 >/dev/null
 check "a reader with the map open gets in after an add" wait "$reader"
 held_reader 3 >"$T/held.busy" & reader=$!

@@ -576,7 +576,12 @@ hold_locks(struct writer *w)
 		.it_value = { .tv_nsec = WRITER_HOLD_US * 1000 }
 	};
 
-	if (w->unlock_timer == -1 || !w->readers.signalled ||
+	/*
+	 * reader_opened: events not read yet.  The kernel merges a read into
+	 * an unread event like it without a signal, so a reader that kept
+	 * reading since then showed itself only there.
+	 */
+	if (w->unlock_timer == -1 || !w->readers.signalled || reader_opened ||
 	    clock_mono_ms() < w->hold_after)
 		return 0;
 	if (timerfd_settime(w->unlock_timer, 0, &when, NULL) == -1) {

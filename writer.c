@@ -22,9 +22,9 @@
 
 /*
  * Set from SIGIO when the map's inotify watch has events, that is when a
- * reader has opened the map: the kernel signals from within the reader's
- * open(), so the flag is up before any change dracd makes after it.  It
- * spares a read() of the watch on every commit.
+ * reader has opened (or read) the map: the kernel signals from within the
+ * reader's open(), so the flag is up before any change dracd makes after
+ * it.  It spares a read() of the watch on every commit.
  */
 static volatile sig_atomic_t reader_opened;
 
@@ -33,7 +33,7 @@ static volatile sig_atomic_t reader_opened;
  * keeps the map open (smtpd) shows itself only by reading it.
  */
 #define WATCHED	(IN_OPEN | IN_ACCESS)
-/* The same news for writer_reader_waits(): that reader waits for us. */
+/* The same news for writer_reader_waits(): that reader may wait for us. */
 static volatile sig_atomic_t reader_waits;
 
 static void

@@ -82,10 +82,7 @@ watch_readers(struct map_readers *r, const char *path)
 static int
 drain_opens(struct map_readers *r)
 {
-	union {
-		struct inotify_event	event;
-		char			bytes[4096];
-	} buf;
+	char buf[4096];
 	const size_t head = sizeof(struct inotify_event);
 	int seen = 0;
 	ssize_t n;
@@ -93,11 +90,11 @@ drain_opens(struct map_readers *r)
 	if (r->signalled && !reader_opened)
 		return 0;
 	reader_opened = 0;
-	while ((n = read(r->inotify, &buf, sizeof(buf))) > 0)
+	while ((n = read(r->inotify, buf, sizeof(buf))) > 0)
 		for (size_t at = 0; at + head <= (size_t)n;) {
 			struct inotify_event ev;
 
-			memcpy(&ev, buf.bytes + at, head);
+			memcpy(&ev, buf + at, head);	/* no alignment needed */
 			/* Opens lost to an overflow may have been readers'. */
 			if (ev.mask & (IN_OPEN | IN_Q_OVERFLOW))
 				seen = 1;
